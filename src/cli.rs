@@ -1,0 +1,356 @@
+//! The command line: `ask`, `index`, `check` and `sources`, with global `--corpus`, `--index` and
+//! `--config` flags accepted before or after the subcommand.
+//!
+//! Parsing only validates; each subcommand then calls one library function and renders its
+//! plain-data result. `ask --json` is a contract other tools rely on: its shape is
+//! [`JsonAnswer`] and must not change without a new major version.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use ohwb_bot::answer::{self, Answer, AskOptions};
+use ohwb_bot::config::Config;
+use ohwb_bot::corpus;
+use ohwb_bot::index::{self, Freshness, SearchIndex};
+
+/// Answers NHS staff questions about the Growing Occupational Health and Wellbeing Together
+/// strategy, citing the passages it answers from.
+#[derive(Debug, Parser)]
+#[command(name = "ohwb-bot", version, propagate_version = true)]
+struct Cli {
+    /// Corpus directory (default: `corpus/`, or `paths.corpus` in the config).
+    #[arg(long, global = true, value_name = "DIR")]
+    corpus: Option<PathBuf>,
+    /// Index directory (default: `index/`, or `paths.index` in the config).
+    #[arg(long, global = true, value_name = "DIR")]
+    index: Option<PathBuf>,
+    /// Configuration file (default: `./config.toml` when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Answer a question from the corpus, with citations. Builds the index first if needed.
+    Ask {
+        /// Print the answer as JSON (a stable contract for other tools).
+        #[arg(long)]
+        json: bool,
+        /// How many citations at most (1-10).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=10))]
+        top: Option<u8>,
+        /// Only search this document (its slug, as listed by `sources`).
+        #[arg(long, value_name = "SLUG")]
+        source: Option<String>,
+        /// Show how the question was read and why passages matched.
+        #[arg(long)]
+        explain: bool,
+        /// The question. Quote it, or give it as several words.
+        #[arg(required = true, num_args = 1.., value_name = "QUESTION")]
+        question: Vec<String>,
+    },
+    /// Rebuild the index from the corpus. A bad file leaves the old index in place.
+    Index,
+    /// Validate the corpus and list every problem with file and line.
+    Check,
+    /// List the indexed documents.
+    Sources {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Resolved settings: config file values overridden by flags.
+struct Settings {
+    config: Config,
+    corpus: PathBuf,
+    index: PathBuf,
+}
+
+impl Settings {
+    fn new(cli: &Cli) -> Result<Settings> {
+        let config = Config::load(cli.config.as_deref())?;
+        Ok(Settings {
+            corpus: cli.corpus.clone().unwrap_or(config.paths.corpus.clone()),
+            index: cli.index.clone().unwrap_or(config.paths.index.clone()),
+            config,
+        })
+    }
+
+    fn corpus_dir(&self) -> Result<&PathBuf> {
+        if !self.corpus.is_dir() {
+            bail!(
+                "corpus directory {} does not exist (set --corpus or paths.corpus)",
+                self.corpus.display()
+            );
+        }
+        Ok(&self.corpus)
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OHWB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let settings = Settings::new(&cli)?;
+    match cli.command {
+        Command::Ask {
+            json,
+            top,
+            source,
+            explain,
+            question,
+        } => {
+            let question = question.join(" ");
+            if question.trim().is_empty() {
+                bail!("the question is empty: ask something, e.g. ohwb-bot ask \"what is OHWB?\"");
+            }
+            let index = open(&settings)?;
+            let document = source.map(|s| resolve_source(&index, &s)).transpose()?;
+            let opts = AskOptions {
+                document,
+                top: top.map(usize::from),
+            };
+            let answer = answer::answer(&index, &question, &settings.config.answer, &opts)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &JsonAnswer::from(&answer))?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", render_text(&answer, out_is_tty()))?;
+                if explain {
+                    write!(out, "{}", render_explain(&answer))?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Index => {
+            let corpus = settings.corpus_dir()?;
+            let report = index::rebuild(corpus, &settings.index).with_context(|| {
+                format!("index not rebuilt; {} unchanged", settings.index.display())
+            })?;
+            let c = &report.changes;
+            println!(
+                "Indexed {} documents, {} passages in {:.2} s into {}.",
+                report.documents,
+                report.passages,
+                report.elapsed.as_secs_f64(),
+                settings.index.display()
+            );
+            for (label, list) in [
+                ("added", &c.added),
+                ("updated", &c.updated),
+                ("removed", &c.removed),
+            ] {
+                if !list.is_empty() {
+                    println!("  {label}: {}", list.join(", "));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => {
+            let corpus = corpus::load(settings.corpus_dir()?)?;
+            if corpus.problems.is_empty() {
+                println!(
+                    "corpus OK: {} documents, {} passages",
+                    corpus.documents.len(),
+                    corpus.passage_count()
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for p in &corpus.problems {
+                    eprintln!("{}", p_with_dir(&settings.corpus, p));
+                }
+                eprintln!("{} problem(s) found", corpus.problems.len());
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Sources { json } => {
+            let index = open(&settings)?;
+            let docs = &index.manifest().documents;
+            if json {
+                println!("{}", serde_json::to_string_pretty(docs)?);
+            } else {
+                for d in docs {
+                    println!(
+                        "{} [{}] ({} passages)\n  {}\n  {}",
+                        d.title, d.slug, d.passages, d.kind, d.url
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn p_with_dir(dir: &std::path::Path, p: &corpus::Problem) -> String {
+    let full = corpus::Problem {
+        path: dir.join(&p.path),
+        ..p.clone()
+    };
+    full.to_string()
+}
+
+/// Opens the index, building or refreshing it from the corpus when needed.
+fn open(settings: &Settings) -> Result<SearchIndex> {
+    let corpus = settings.corpus_dir()?;
+    let (index, freshness) = index::open_fresh(corpus, &settings.index)
+        .with_context(|| format!("cannot open the index in {}", settings.index.display()))?;
+    match freshness {
+        Freshness::UpToDate => {}
+        Freshness::Rebuilt(r) => tracing::info!(
+            documents = r.documents,
+            passages = r.passages,
+            ms = r.elapsed.as_millis() as u64,
+            "index rebuilt from the corpus"
+        ),
+        Freshness::StaleCorpusInvalid(problems) => {
+            eprintln!(
+                "warning: the corpus has problems, answering from the previous index:\n{}",
+                corpus::format_problems(&problems)
+            );
+        }
+    }
+    Ok(index)
+}
+
+/// Accepts a slug or a (case-insensitive) title.
+fn resolve_source(index: &SearchIndex, wanted: &str) -> Result<String> {
+    let docs = &index.manifest().documents;
+    let w = wanted.trim().to_lowercase();
+    docs.iter()
+        .find(|d| d.slug == w || d.title.to_lowercase() == w)
+        .map(|d| d.slug.clone())
+        .with_context(|| {
+            let slugs: Vec<&str> = docs.iter().map(|d| d.slug.as_str()).collect();
+            format!(
+                "unknown source `{wanted}`; choose one of: {}",
+                slugs.join(", ")
+            )
+        })
+}
+
+fn out_is_tty() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+fn render_text(answer: &Answer, tty: bool) -> String {
+    let mut s = format!("{}\n", answer.summary);
+    let (open, close) = if tty {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("**", "**")
+    };
+    for c in &answer.citations {
+        s.push_str(&format!(
+            "\n[{}] {} › {}\n    {}\n    {}\n",
+            c.rank,
+            c.document,
+            c.section,
+            c.url,
+            c.snippet.marked(open, close, |t| t.replace('\n', " "))
+        ));
+    }
+    s
+}
+
+fn render_explain(answer: &Answer) -> String {
+    let e = &answer.explain;
+    let mut s = format!(
+        "\nexplain:\n  terms: {}\n  matched by best passage: {} ({:.0}% coverage)\n",
+        e.terms.join(", "),
+        e.matched.join(", "),
+        e.coverage * 100.0
+    );
+    if let Some(why) = &e.declined_because {
+        s.push_str(&format!("  declined: {why}\n"));
+    }
+    for c in &answer.citations {
+        s.push_str(&format!(
+            "  [{}] {} score {:.3}\n",
+            c.rank, c.passage_id, c.score
+        ));
+    }
+    s
+}
+
+/// The `ask --json` contract.
+#[derive(Debug, Serialize)]
+struct JsonAnswer<'a> {
+    question: &'a str,
+    answered: bool,
+    answer: &'a str,
+    citations: Vec<JsonCitation<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonCitation<'a> {
+    rank: usize,
+    passage_id: &'a str,
+    document: &'a str,
+    section: &'a str,
+    url: &'a str,
+    score: f32,
+    snippet: String,
+    text: &'a str,
+}
+
+impl<'a> From<&'a Answer> for JsonAnswer<'a> {
+    fn from(a: &'a Answer) -> Self {
+        JsonAnswer {
+            question: &a.question,
+            answered: a.answered,
+            answer: &a.summary,
+            citations: a
+                .citations
+                .iter()
+                .map(|c| JsonCitation {
+                    rank: c.rank,
+                    passage_id: &c.passage_id,
+                    document: &c.document,
+                    section: &c.section,
+                    url: &c.url,
+                    score: c.score,
+                    snippet: c.snippet.marked("**", "**", str::to_string),
+                    text: &c.text,
+                })
+                .collect(),
+        }
+    }
+}

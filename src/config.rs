@@ -1,0 +1,140 @@
+//! `config.toml`: every setting with its default, so a missing file or key is never an error.
+//!
+//! Invariants:
+//! - Unknown keys are refused (a typo must not silently fall back to a default).
+//! - Relative paths in a config file are resolved against the file's own directory, so the bot
+//!   behaves the same whatever directory it is started from.
+//! - Secrets are never read from this file: it names the environment variable that holds them.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the corpus and the index live.
+    pub paths: Paths,
+    /// How answers are chosen.
+    pub answer: AnswerConfig,
+}
+
+/// `[paths]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Paths {
+    /// Markdown corpus directory. Default `corpus`.
+    pub corpus: PathBuf,
+    /// Index directory (generated). Default `index`.
+    pub index: PathBuf,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            corpus: PathBuf::from("corpus"),
+            index: PathBuf::from("index"),
+        }
+    }
+}
+
+/// `[answer]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnswerConfig {
+    /// Citations per answer. Default 3.
+    pub top: usize,
+    /// Share of the question's content words the best passage must contain. Default 0.5.
+    pub min_coverage: f32,
+    /// Citations after the first must score at least this fraction of the best. Default 0.4.
+    pub min_relative_score: f32,
+}
+
+impl Default for AnswerConfig {
+    fn default() -> Self {
+        AnswerConfig {
+            top: 3,
+            min_coverage: 0.5,
+            min_relative_score: 0.4,
+        }
+    }
+}
+
+impl Config {
+    /// Loads `path`, which must exist; or, without a path, `./config.toml` when it exists and
+    /// the defaults otherwise.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let (path, required) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("config.toml"), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                return Ok(Config::default())
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let mut config = Config::parse(&text).map_err(|message| Error::Config {
+            path: path.clone(),
+            message,
+        })?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        for p in [&mut config.paths.corpus, &mut config.paths.index] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates config text; the error says which key is wrong.
+    pub fn parse(text: &str) -> std::result::Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        if config.answer.top == 0 || config.answer.top > 10 {
+            return Err("answer.top must be between 1 and 10".into());
+        }
+        if !(0.0..=1.0).contains(&config.answer.min_coverage) {
+            return Err("answer.min_coverage must be between 0 and 1".into());
+        }
+        if !(0.0..=1.0).contains(&config.answer.min_relative_score) {
+            return Err("answer.min_relative_score must be between 0 and 1".into());
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+        let c = Config::parse("[answer]\ntop = 5\n").unwrap();
+        assert_eq!(c.answer.top, 5);
+        assert_eq!(c.paths.corpus, PathBuf::from("corpus"));
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_refused() {
+        let e = Config::parse("[answer]\ntopp = 5\n").unwrap_err();
+        assert!(e.contains("topp"), "{e}");
+        let e = Config::parse("[answer]\ntop = 0\n").unwrap_err();
+        assert!(e.contains("answer.top"), "{e}");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bot.toml");
+        std::fs::write(&path, "[paths]\ncorpus = \"c\"\nindex = \"/abs/i\"\n").unwrap();
+        let c = Config::load(Some(&path)).unwrap();
+        assert_eq!(c.paths.corpus, dir.path().join("c"));
+        assert_eq!(c.paths.index, PathBuf::from("/abs/i"));
+        assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
+    }
+}

@@ -1,0 +1,549 @@
+//! Reads the Markdown corpus under `corpus/` into [`Document`]s made of [`Passage`]s.
+//!
+//! Each file opens with a TOML front-matter block between `+++` lines (see [`Meta`]); the body is
+//! split on its headings into passages by [`passages`]. Loading never stops at the first bad file:
+//! [`load`] returns every good document together with a [`Problem`] (file and line) for every bad
+//! one, so `ohwb-bot check` and a failed reindex can name them all.
+//!
+//! Invariants:
+//! - A passage id is `<document slug>/<heading slug>/<ordinal>`: it depends only on the file name,
+//!   the passage's own heading and its position inside that section, so it survives a reindex
+//!   whenever the text above it in that section is unchanged.
+//! - Files are visited in sorted path order, so the same corpus always yields the same documents
+//!   in the same order.
+//! - Only `.md` files are documents; hidden files and directories are skipped.
+
+mod passages;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::text::slugify;
+use crate::{Error, Result};
+
+/// What kind of document a file is; front matter `kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// The Growing OHWB Together strategy itself.
+    Strategy,
+    /// A summary of a background document (Boorman, Black, the Framework, the People Plan).
+    Background,
+    /// A resource link posted by an OH team.
+    Resource,
+}
+
+impl Kind {
+    /// The lowercase name used in front matter and in the index.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Strategy => "strategy",
+            Kind::Background => "background",
+            Kind::Resource => "resource",
+        }
+    }
+}
+
+/// A document's front matter, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meta {
+    /// Human title, shown in citations.
+    pub title: String,
+    /// Where the original lives; the default link for every passage.
+    pub source_url: String,
+    /// Who published the original.
+    pub publisher: String,
+    /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD`: the precision the sources support, no more.
+    pub published: String,
+    /// Strategy, background or resource.
+    pub kind: Kind,
+    /// Free-form tags; searchable.
+    pub tags: Vec<String>,
+    /// One-paragraph summary, shown by `/sources`.
+    pub summary: Option<String>,
+    /// When a resource was posted (RFC 3339), for posted resources.
+    pub posted_at: Option<String>,
+    /// Who posted a resource, for posted resources.
+    pub posted_by: Option<String>,
+}
+
+/// One searchable, citable piece of a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Passage {
+    /// Stable id: `<doc slug>/<heading slug>/<ordinal>`.
+    pub id: String,
+    /// Headings from the top of the document down to this passage (the document's H1 excluded).
+    pub section: Vec<String>,
+    /// The link to cite: the section's own `<!-- source: URL -->` when it has one, else the
+    /// document's `source_url`.
+    pub url: String,
+    /// Plain text (lists and tables flattened to readable lines).
+    pub text: String,
+    /// Line in the file where the passage's section starts (1-based).
+    pub line: usize,
+}
+
+impl Passage {
+    /// The section path as shown to users: `Driver › Area`.
+    pub fn section_path(&self) -> String {
+        self.section.join(" › ")
+    }
+}
+
+/// A parsed, valid corpus document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// File stem, slugified; unique across the corpus.
+    pub slug: String,
+    /// Path relative to the corpus directory.
+    pub path: PathBuf,
+    /// Front matter.
+    pub meta: Meta,
+    /// Passages in reading order.
+    pub passages: Vec<Passage>,
+}
+
+/// Something wrong with one corpus file, located to a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file, as found under the corpus directory.
+    pub path: PathBuf,
+    /// 1-based line; 0 when the problem concerns the whole file.
+    pub line: usize,
+    /// What is wrong, in words an editor can act on.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.path.display(), self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.path.display(), self.line, self.message)
+        }
+    }
+}
+
+/// One problem per line, for error messages.
+pub fn format_problems(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The whole corpus: every valid document, and every problem found on the way.
+#[derive(Debug, Default)]
+pub struct Corpus {
+    /// Valid documents in sorted path order.
+    pub documents: Vec<Document>,
+    /// Problems, in file order. A document with a problem is not in `documents`, except for
+    /// corpus-wide problems (duplicate ids) which name both files.
+    pub problems: Vec<Problem>,
+}
+
+impl Corpus {
+    /// Number of passages across all documents.
+    pub fn passage_count(&self) -> usize {
+        self.documents.iter().map(|d| d.passages.len()).sum()
+    }
+}
+
+/// Every `.md` file under `dir`, sorted, hidden entries skipped.
+pub fn markdown_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    walk(dir, &mut out)?;
+    out.retain(|p| p.extension().is_some_and(|e| e == "md"));
+    out.sort();
+    Ok(out)
+}
+
+pub(crate) fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let ty = entry.file_type().map_err(|e| Error::io(&path, e))?;
+        if ty.is_dir() {
+            walk(&path, out)?;
+        } else if ty.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Loads and validates every document under `dir`.
+///
+/// Fails only when `dir` itself cannot be read; bad files become [`Problem`]s.
+pub fn load(dir: &Path) -> Result<Corpus> {
+    let mut corpus = Corpus::default();
+    for path in markdown_files(dir)? {
+        let rel = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        match parse_document(&rel, &bytes) {
+            Ok(doc) => corpus.documents.push(doc),
+            Err(mut problems) => corpus.problems.append(&mut problems),
+        }
+    }
+    check_unique(&mut corpus);
+    Ok(corpus)
+}
+
+/// Duplicate document slugs or passage ids make citations ambiguous; both files are named.
+fn check_unique(corpus: &mut Corpus) {
+    use std::collections::HashMap;
+    let mut slugs: HashMap<&str, &Path> = HashMap::new();
+    let mut ids: HashMap<&str, (&Path, usize)> = HashMap::new();
+    let mut problems = Vec::new();
+    for doc in &corpus.documents {
+        if let Some(first) = slugs.insert(&doc.slug, &doc.path) {
+            problems.push(Problem {
+                path: doc.path.clone(),
+                line: 0,
+                message: format!(
+                    "duplicate document slug `{}` (also {}): rename one file",
+                    doc.slug,
+                    first.display()
+                ),
+            });
+        }
+        for p in &doc.passages {
+            if let Some((first, line)) = ids.insert(&p.id, (&doc.path, p.line)) {
+                problems.push(Problem {
+                    path: doc.path.clone(),
+                    line: p.line,
+                    message: format!(
+                        "duplicate passage id `{}` (also {}:{}): give the heading a distinct name",
+                        p.id,
+                        first.display(),
+                        line
+                    ),
+                });
+            }
+        }
+    }
+    corpus.problems.extend(problems);
+}
+
+/// Parses one file. `rel` names it in problems and gives the document its slug.
+pub fn parse_document(rel: &Path, bytes: &[u8]) -> std::result::Result<Document, Vec<Problem>> {
+    let problem = |line: usize, message: String| Problem {
+        path: rel.to_path_buf(),
+        line,
+        message,
+    };
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let line = 1 + bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            return Err(vec![problem(
+                line,
+                format!(
+                    "not valid UTF-8 (bad byte at offset {}): save the file as UTF-8",
+                    e.valid_up_to()
+                ),
+            )]);
+        }
+    };
+    let stem = rel
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let slug = slugify(&stem);
+    if slug.is_empty() {
+        return Err(vec![problem(
+            0,
+            "file name has no letters or digits to make a document id from".into(),
+        )]);
+    }
+    let parsed = passages::parse(text, &slug);
+    let mut problems: Vec<Problem> = parsed
+        .problems
+        .into_iter()
+        .map(|(line, m)| problem(line, m))
+        .collect();
+    let meta = match parsed.front_matter {
+        None => {
+            problems.insert(
+                0,
+                problem(
+                    1,
+                    "missing front matter: the file must open with a `+++` TOML block \
+                     (title, source_url, publisher, published, kind)"
+                        .into(),
+                ),
+            );
+            None
+        }
+        Some((line, toml_text)) => match parse_meta(&toml_text) {
+            Ok(m) => Some(m),
+            Err((offset_line, msg)) => {
+                problems.push(problem(line + offset_line, msg));
+                None
+            }
+        },
+    };
+    let Some(meta) = meta else {
+        return Err(problems);
+    };
+    if parsed.sections.iter().all(|s| s.blocks.is_empty()) {
+        problems.push(problem(
+            0,
+            "empty document: no text after the front matter".into(),
+        ));
+    }
+    let mut passages = Vec::new();
+    for section in &parsed.sections {
+        let url = match &section.source {
+            Some((line, url)) => {
+                if let Err(m) = check_url(url) {
+                    problems.push(problem(*line, format!("section source: {m}")));
+                }
+                url.clone()
+            }
+            None => meta.source_url.clone(),
+        };
+        passages.extend(section.to_passages(&slug, &url));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Document {
+        slug,
+        path: rel.to_path_buf(),
+        meta,
+        passages,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeta {
+    title: String,
+    source_url: String,
+    publisher: String,
+    published: toml::Value,
+    kind: Kind,
+    #[serde(default)]
+    tags: Vec<String>,
+    summary: Option<String>,
+    posted_at: Option<String>,
+    posted_by: Option<String>,
+}
+
+/// Parses front matter; an error carries the line within the TOML text (0-based) and a message.
+fn parse_meta(toml_text: &str) -> std::result::Result<Meta, (usize, String)> {
+    let line_of = |offset: usize| {
+        toml_text[..offset.min(toml_text.len())]
+            .matches('\n')
+            .count()
+    };
+    let raw: RawMeta = toml::from_str(toml_text).map_err(|e| {
+        let line = e.span().map(|s| line_of(s.start)).unwrap_or(0);
+        (
+            line,
+            format!("front matter: {}", e.message().trim_end_matches('\n')),
+        )
+    })?;
+    let field_line = |key: &str| {
+        toml_text
+            .lines()
+            .position(|l| l.trim_start().starts_with(key))
+            .unwrap_or(0)
+    };
+    for (key, value) in [
+        ("title", &raw.title),
+        ("publisher", &raw.publisher),
+        ("source_url", &raw.source_url),
+    ] {
+        if value.trim().is_empty() {
+            return Err((field_line(key), format!("front matter: `{key}` is empty")));
+        }
+    }
+    check_url(&raw.source_url).map_err(|m| {
+        (
+            field_line("source_url"),
+            format!("front matter: source_url: {m}"),
+        )
+    })?;
+    let published = match &raw.published {
+        toml::Value::Datetime(d) if d.date.is_some() && d.time.is_none() => d.to_string(),
+        toml::Value::String(s) if is_partial_date(s) => s.clone(),
+        other => {
+            return Err((
+                field_line("published"),
+                format!(
+                    "front matter: `published` must be a date as YYYY, YYYY-MM or YYYY-MM-DD, \
+                     not {other}"
+                ),
+            ))
+        }
+    };
+    Ok(Meta {
+        title: raw.title.trim().to_string(),
+        source_url: raw.source_url,
+        publisher: raw.publisher.trim().to_string(),
+        published,
+        kind: raw.kind,
+        tags: raw.tags,
+        summary: raw.summary,
+        posted_at: raw.posted_at,
+        posted_by: raw.posted_by,
+    })
+}
+
+fn is_partial_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let num = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+    match parts.as_slice() {
+        [y] => num(y, 4),
+        [y, m] => num(y, 4) && num(m, 2) && (1..=12).contains(&m.parse::<u32>().unwrap_or(0)),
+        [y, m, d] => {
+            num(y, 4)
+                && num(m, 2)
+                && num(d, 2)
+                && (1..=12).contains(&m.parse::<u32>().unwrap_or(0))
+                && (1..=31).contains(&d.parse::<u32>().unwrap_or(0))
+        }
+        _ => false,
+    }
+}
+
+/// A citable link: absolute `http(s)` with a host and no credentials.
+pub fn check_url(s: &str) -> std::result::Result<(), String> {
+    let url = url::Url::parse(s.trim()).map_err(|e| format!("invalid URL `{s}`: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("URL `{s}` must start with https:// or http://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("URL `{s}` has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("URL `{s}` must not contain credentials"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "+++\ntitle = \"T\"\nsource_url = \"https://example.org/t\"\npublisher = \"P\"\npublished = 2023-01-10\nkind = \"strategy\"\ntags = [\"a\"]\n+++\n\n# T\n\n## Section one\n\nSome text here.\n";
+
+    fn parse(s: &str) -> std::result::Result<Document, Vec<Problem>> {
+        parse_document(Path::new("strategy/doc.md"), s.as_bytes())
+    }
+
+    #[test]
+    fn front_matter_is_parsed() {
+        let doc = parse(GOOD).unwrap();
+        assert_eq!(doc.slug, "doc");
+        assert_eq!(doc.meta.title, "T");
+        assert_eq!(doc.meta.published, "2023-01-10");
+        assert_eq!(doc.meta.kind, Kind::Strategy);
+        assert_eq!(doc.meta.tags, vec!["a"]);
+        assert_eq!(doc.passages.len(), 1);
+        assert_eq!(doc.passages[0].url, "https://example.org/t");
+    }
+
+    #[test]
+    fn missing_front_matter_is_reported_at_line_1() {
+        let errs = parse("# Title\n\nText.\n").unwrap_err();
+        assert_eq!(errs[0].line, 1);
+        assert!(errs[0].message.contains("missing front matter"), "{errs:?}");
+    }
+
+    #[test]
+    fn front_matter_errors_name_the_line() {
+        let bad = GOOD.replace("kind = \"strategy\"", "kind = \"novel\"");
+        let errs = parse(&bad).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].line, 6, "{errs:?}");
+        assert!(errs[0].message.contains("novel"), "{errs:?}");
+
+        let missing = GOOD.replace("publisher = \"P\"\n", "");
+        let errs = parse(&missing).unwrap_err();
+        assert!(errs[0].message.contains("publisher"), "{errs:?}");
+
+        let typo = GOOD.replace("tags", "tag");
+        let errs = parse(&typo).unwrap_err();
+        assert!(errs[0].message.contains("tag"), "{errs:?}");
+
+        let bad_toml = GOOD.replace("title = \"T\"", "title = T");
+        let errs = parse(&bad_toml).unwrap_err();
+        assert_eq!(errs[0].line, 2, "{errs:?}");
+    }
+
+    #[test]
+    fn published_must_be_a_date() {
+        for ok in ["\"2022\"", "\"2009-11\"", "2008-03-17"] {
+            let s = GOOD.replace("2023-01-10", ok);
+            assert!(parse(&s).is_ok(), "{ok}");
+        }
+        for bad in ["\"last year\"", "\"2022-13\"", "2022"] {
+            let s = GOOD.replace("2023-01-10", bad);
+            let errs = parse(&s).unwrap_err();
+            assert!(errs[0].message.contains("published"), "{bad}: {errs:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_urls_are_refused() {
+        for bad in [
+            "not a url",
+            "ftp://x.org/a",
+            "https://user:pw@x.org/",
+            "mailto:a@b.c",
+        ] {
+            let s = GOOD.replace("https://example.org/t", bad);
+            let errs = parse(&s).unwrap_err();
+            assert!(errs[0].message.contains("source_url"), "{bad}: {errs:?}");
+        }
+        let s = GOOD.replace(
+            "Some text here.",
+            "Some text here.\n<!-- source: javascript:alert(1) -->",
+        );
+        let errs = parse(&s).unwrap_err();
+        assert!(errs[0].message.contains("section source"), "{errs:?}");
+        assert_eq!(errs[0].line, 15);
+    }
+
+    #[test]
+    fn non_utf8_and_empty_files_are_refused() {
+        let mut bytes = GOOD.as_bytes().to_vec();
+        bytes.extend_from_slice(b"\nbad \xff byte\n");
+        let errs = parse_document(Path::new("x.md"), &bytes).unwrap_err();
+        assert!(errs[0].message.contains("UTF-8"), "{errs:?}");
+        assert_eq!(errs[0].line, 16);
+
+        let empty = GOOD.split("# T").next().unwrap().to_string();
+        let errs = parse(&empty).unwrap_err();
+        assert!(errs[0].message.contains("empty document"), "{errs:?}");
+    }
+
+    #[test]
+    fn duplicate_ids_are_found_across_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a")).unwrap();
+        std::fs::create_dir_all(dir.path().join("b")).unwrap();
+        std::fs::write(dir.path().join("a/doc.md"), GOOD).unwrap();
+        std::fs::write(dir.path().join("b/doc.md"), GOOD).unwrap();
+        let corpus = load(dir.path()).unwrap();
+        let text = format_problems(&corpus.problems);
+        assert!(text.contains("duplicate document slug"), "{text}");
+        assert!(
+            text.contains("duplicate passage id `doc/section-one/1`"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,654 @@
+//! Builds, stores and searches the tantivy passage index under `index/`.
+//!
+//! # Layout on disk
+//! ```text
+//! index/
+//!   current.json      manifest of the generation being served (written last, atomically)
+//!   gen-<ns>-<pid>/   one complete tantivy index per build
+//!   .lock             held while a build runs: one builder at a time
+//! ```
+//!
+//! Invariants:
+//! - A build writes a new generation directory, commits it, and only then replaces
+//!   `current.json` by rename. A build that fails (a bad corpus file, a crash, SIGKILL) leaves
+//!   the previous `current.json` and its generation untouched; leftovers are removed by the
+//!   next successful build.
+//! - A generation is never modified after its commit, so readers use `ReloadPolicy::Manual` and
+//!   a `SearchIndex` can be shared across threads for the life of the process; every search takes
+//!   a fresh `Searcher` from the one `IndexReader`.
+//! - The manifest's `fingerprint` hashes every corpus file plus [`SCHEMA_VERSION`]: bump that
+//!   constant whenever passage splitting or the schema changes, so old indexes are rebuilt.
+//! - Searching is blocking CPU work: async callers run it under `spawn_blocking`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+
+use crate::corpus::{self, Corpus};
+use crate::{Error, Result};
+
+/// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+const MANIFEST: &str = "current.json";
+const TOKENIZER: &str = "en_stem";
+const SNIPPET_CHARS: usize = 220;
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    id: Field,
+    doc: Field,
+    document: Field,
+    section: Field,
+    url: Field,
+    kind: Field,
+    tags: Field,
+    text: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let stemmed = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+        .set_stored();
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        doc: b.add_text_field("doc", STRING | STORED),
+        document: b.add_text_field("document", stemmed.clone()),
+        section: b.add_text_field("section", stemmed.clone()),
+        url: b.add_text_field("url", STORED),
+        kind: b.add_text_field("kind", STRING | STORED),
+        tags: b.add_text_field("tags", stemmed.clone()),
+        text: b.add_text_field("text", stemmed),
+    };
+    (b.build(), fields)
+}
+
+/// One indexed document, as listed by `/sources`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocInfo {
+    /// Document slug (file stem); what `source` filters take.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// Source link.
+    pub url: String,
+    /// `strategy`, `background` or `resource`.
+    pub kind: String,
+    /// Publication date at the precision known.
+    pub published: String,
+    /// Front-matter summary, if any.
+    pub summary: Option<String>,
+    /// Tags from front matter.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// How many passages it was split into.
+    pub passages: usize,
+    /// Hash of the document's passages, to report what a rebuild changed.
+    pub hash: String,
+}
+
+/// What `current.json` records about the generation being served.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// [`SCHEMA_VERSION`] at build time.
+    pub schema_version: u32,
+    /// Directory name of the generation.
+    pub generation: String,
+    /// Hash of the corpus the generation was built from.
+    pub fingerprint: String,
+    /// Seconds since the Unix epoch.
+    pub built_at: u64,
+    /// Documents in corpus order.
+    pub documents: Vec<DocInfo>,
+}
+
+impl Manifest {
+    /// Total passages.
+    pub fn passage_count(&self) -> usize {
+        self.documents.iter().map(|d| d.passages).sum()
+    }
+}
+
+/// Which documents a build added, removed or changed, by slug.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// New documents.
+    pub added: Vec<String>,
+    /// Documents no longer in the corpus.
+    pub removed: Vec<String>,
+    /// Documents whose passages changed.
+    pub updated: Vec<String>,
+}
+
+/// The outcome of a successful build.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    /// Documents indexed.
+    pub documents: usize,
+    /// Passages indexed.
+    pub passages: usize,
+    /// Compared with the generation served before.
+    pub changes: Changes,
+    /// Wall time of the build.
+    pub elapsed: Duration,
+}
+
+/// Hashes every file under the corpus directory (paths and bytes) with [`SCHEMA_VERSION`].
+pub fn fingerprint(corpus_dir: &Path) -> Result<String> {
+    let mut files = Vec::new();
+    corpus::walk(corpus_dir, &mut files)?;
+    files.sort();
+    let mut h = Sha256::new();
+    h.update(SCHEMA_VERSION.to_le_bytes());
+    for f in files {
+        let rel = f.strip_prefix(corpus_dir).unwrap_or(&f);
+        let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
+        h.update(rel.to_string_lossy().as_bytes());
+        h.update([0]);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads `current.json`, or `None` when no index was ever built there.
+pub fn read_manifest(index_dir: &Path) -> Result<Option<Manifest>> {
+    let path = index_dir.join(MANIFEST);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::BadIndex {
+                path: path.clone(),
+                message: format!("unreadable manifest: {e}; run `ohwb-bot index` to rebuild"),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Holds the index directory's build lock for as long as it lives.
+struct BuildLock(#[allow(dead_code)] File);
+
+fn lock(index_dir: &Path) -> Result<BuildLock> {
+    let path = index_dir.join(".lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    file.lock().map_err(|e| Error::io(&path, e))?;
+    Ok(BuildLock(file))
+}
+
+/// Loads the corpus from `corpus_dir` and builds a new generation from it.
+///
+/// Fails with [`Error::Corpus`], naming every bad file, without touching the served index.
+pub fn rebuild(corpus_dir: &Path, index_dir: &Path) -> Result<BuildReport> {
+    std::fs::create_dir_all(index_dir).map_err(|e| Error::io(index_dir, e))?;
+    let _lock = lock(index_dir)?;
+    // Fingerprint before loading: an edit made during the build then makes the index look
+    // stale and causes another build, rather than being silently missed.
+    let fp = fingerprint(corpus_dir)?;
+    let corpus = corpus::load(corpus_dir)?;
+    if !corpus.problems.is_empty() {
+        return Err(Error::Corpus(corpus.problems));
+    }
+    build_locked(&corpus, index_dir, fp)
+}
+
+fn build_locked(corpus: &Corpus, index_dir: &Path, fingerprint: String) -> Result<BuildReport> {
+    let started = Instant::now();
+    let previous = read_manifest(index_dir).ok().flatten();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let generation = format!("gen-{}-{}", now.as_nanos(), std::process::id());
+    let gen_dir = index_dir.join(&generation);
+    std::fs::create_dir_all(&gen_dir).map_err(|e| Error::io(&gen_dir, e))?;
+
+    let (schema, f) = schema();
+    let index = Index::create_in_dir(&gen_dir, schema)?;
+    let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 50_000_000)?;
+    let mut documents = Vec::new();
+    for doc in &corpus.documents {
+        let mut h = Sha256::new();
+        for p in &doc.passages {
+            let mut d = TantivyDocument::default();
+            d.add_text(f.id, &p.id);
+            d.add_text(f.doc, &doc.slug);
+            d.add_text(f.document, &doc.meta.title);
+            d.add_text(f.section, p.section_path());
+            d.add_text(f.url, &p.url);
+            d.add_text(f.kind, doc.meta.kind.as_str());
+            d.add_text(f.tags, doc.meta.tags.join(", "));
+            d.add_text(f.text, &p.text);
+            writer.add_document(d)?;
+            for part in [&p.id, &p.section_path(), &p.url, &p.text] {
+                h.update(part.as_bytes());
+                h.update([0]);
+            }
+        }
+        h.update(format!("{:?}", doc.meta).as_bytes());
+        documents.push(DocInfo {
+            slug: doc.slug.clone(),
+            title: doc.meta.title.clone(),
+            url: doc.meta.source_url.clone(),
+            kind: doc.meta.kind.as_str().to_string(),
+            published: doc.meta.published.clone(),
+            summary: doc.meta.summary.clone(),
+            tags: doc.meta.tags.clone(),
+            passages: doc.passages.len(),
+            hash: hex(&h.finalize()),
+        });
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        generation: generation.clone(),
+        fingerprint,
+        built_at: now.as_secs(),
+        documents,
+    };
+    write_manifest(index_dir, &manifest)?;
+    remove_old_generations(index_dir, &generation, previous.as_ref());
+
+    let changes = diff(previous.as_ref(), &manifest);
+    Ok(BuildReport {
+        documents: manifest.documents.len(),
+        passages: manifest.passage_count(),
+        changes,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn write_manifest(index_dir: &Path, manifest: &Manifest) -> Result<()> {
+    let tmp = index_dir.join(format!("{MANIFEST}.tmp-{}", std::process::id()));
+    let bytes = serde_json::to_vec_pretty(manifest).expect("manifest serialises");
+    let mut file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    file.write_all(&bytes).map_err(|e| Error::io(&tmp, e))?;
+    file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    let dest = index_dir.join(MANIFEST);
+    std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
+    // Make the rename itself durable before anyone is told the build succeeded.
+    if let Ok(dir) = File::open(index_dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// Keeps the new and the previous generation (a process may still be reading it) and removes
+/// the rest, including half-written ones left by a crashed build. Best effort: a failure here
+/// costs disk space, never correctness.
+fn remove_old_generations(index_dir: &Path, current: &str, previous: Option<&Manifest>) {
+    let keep: HashSet<&str> = [Some(current), previous.map(|m| m.generation.as_str())]
+        .into_iter()
+        .flatten()
+        .collect();
+    let Ok(entries) = std::fs::read_dir(index_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stale_tmp = name.starts_with(&format!("{MANIFEST}.tmp-"));
+        if (name.starts_with("gen-") && !keep.contains(name.as_str())) || stale_tmp {
+            let path = entry.path();
+            let result = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            if let Err(e) = result {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove old index generation");
+            }
+        }
+    }
+}
+
+fn diff(old: Option<&Manifest>, new: &Manifest) -> Changes {
+    let old: BTreeMap<&str, &str> = old
+        .map(|m| {
+            m.documents
+                .iter()
+                .map(|d| (d.slug.as_str(), d.hash.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let new_map: BTreeMap<&str, &str> = new
+        .documents
+        .iter()
+        .map(|d| (d.slug.as_str(), d.hash.as_str()))
+        .collect();
+    let mut c = Changes::default();
+    for (slug, hash) in &new_map {
+        match old.get(slug) {
+            None => c.added.push(slug.to_string()),
+            Some(h) if h != hash => c.updated.push(slug.to_string()),
+            _ => {}
+        }
+    }
+    c.removed = old
+        .keys()
+        .filter(|s| !new_map.contains_key(*s))
+        .map(|s| s.to_string())
+        .collect();
+    c
+}
+
+/// Whether [`open_fresh`] had to rebuild.
+#[derive(Debug)]
+pub enum Freshness {
+    /// The index matched the corpus.
+    UpToDate,
+    /// The corpus had changed (or there was no index) and a new generation was built.
+    Rebuilt(BuildReport),
+    /// The corpus changed but has problems: the previous index is served unchanged.
+    StaleCorpusInvalid(Vec<corpus::Problem>),
+}
+
+/// Opens the index, rebuilding it first when the corpus changed since it was built.
+///
+/// A corpus with problems never replaces a working index: the old one is served and the
+/// problems are returned. Without any index, a bad corpus is an error.
+pub fn open_fresh(corpus_dir: &Path, index_dir: &Path) -> Result<(SearchIndex, Freshness)> {
+    let fp = fingerprint(corpus_dir)?;
+    let manifest = read_manifest(index_dir).unwrap_or(None);
+    let fresh = manifest
+        .as_ref()
+        .is_some_and(|m| m.fingerprint == fp && m.schema_version == SCHEMA_VERSION);
+    if fresh {
+        if let Ok(index) = SearchIndex::open(index_dir) {
+            return Ok((index, Freshness::UpToDate));
+        }
+    }
+    match rebuild(corpus_dir, index_dir) {
+        Ok(report) => Ok((SearchIndex::open(index_dir)?, Freshness::Rebuilt(report))),
+        Err(Error::Corpus(problems)) if manifest.is_some() => {
+            let index = SearchIndex::open(index_dir)?;
+            Ok((index, Freshness::StaleCorpusInvalid(problems)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A query term with its weight. Terms are already analysed (lowercased, stemmed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryTerm {
+    /// The analysed term.
+    pub term: String,
+    /// Multiplies the term's BM25 contribution.
+    pub weight: f32,
+    /// Allowed edit distance (0 = exact).
+    pub fuzzy: u8,
+}
+
+/// What to search for.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    /// Terms, any of which may match.
+    pub terms: Vec<QueryTerm>,
+    /// Restrict to one document slug.
+    pub document: Option<String>,
+    /// Maximum hits.
+    pub limit: usize,
+}
+
+/// A matching passage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Passage id.
+    pub passage_id: String,
+    /// Document slug.
+    pub doc_slug: String,
+    /// Document title.
+    pub document: String,
+    /// Section path, `A › B`.
+    pub section: String,
+    /// Link to cite.
+    pub url: String,
+    /// Document kind.
+    pub kind: String,
+    /// Passage text.
+    pub text: String,
+    /// BM25 score with field boosts.
+    pub score: f32,
+    /// Best fragment of the text, and byte ranges of matched words within it.
+    pub snippet: (String, Vec<std::ops::Range<usize>>),
+    /// Which query terms occur in the passage, its section path, title or tags.
+    pub matched: Vec<String>,
+}
+
+/// Field boosts: where a word appears says how much the passage is about it.
+const BOOSTS: [(&str, f32); 4] = [
+    ("text", 1.0),
+    ("section", 2.0),
+    ("document", 0.6),
+    ("tags", 0.5),
+];
+
+/// An open generation, shareable across threads.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    manifest: Manifest,
+    analyzer: TextAnalyzer,
+}
+
+impl SearchIndex {
+    /// Opens the generation named by `index_dir/current.json`.
+    pub fn open(index_dir: &Path) -> Result<Self> {
+        let manifest =
+            read_manifest(index_dir)?.ok_or_else(|| Error::NoIndex(index_dir.to_path_buf()))?;
+        if manifest.schema_version != SCHEMA_VERSION {
+            return Err(Error::BadIndex {
+                path: index_dir.to_path_buf(),
+                message: "built by another version; run `ohwb-bot index`".into(),
+            });
+        }
+        let gen_dir: PathBuf = index_dir.join(&manifest.generation);
+        let index = Index::open_in_dir(&gen_dir).map_err(|e| Error::BadIndex {
+            path: gen_dir.clone(),
+            message: format!("{e}; run `ohwb-bot index` to rebuild"),
+        })?;
+        let (_, fields) = schema();
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let analyzer = index
+            .tokenizers()
+            .get(TOKENIZER)
+            .ok_or_else(|| Error::BadIndex {
+                path: gen_dir,
+                message: "missing tokenizer".into(),
+            })?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+            manifest,
+            analyzer,
+        })
+    }
+
+    /// The manifest of the generation being served.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Lowercases and stems `text` the way the index does, in order, duplicates kept.
+    pub fn analyze(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.analyzer.clone();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    /// How many passages contain `term` in their text (analysed form); for weighting.
+    pub fn doc_freq(&self, term: &str) -> u64 {
+        let searcher = self.reader.searcher();
+        searcher
+            .doc_freq(&Term::from_field_text(self.fields.text, term))
+            .unwrap_or(0)
+    }
+
+    /// Number of passages in the index.
+    pub fn num_passages(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "section" => self.fields.section,
+            "document" => self.fields.document,
+            "tags" => self.fields.tags,
+            _ => self.fields.text,
+        }
+    }
+
+    fn build_query(&self, req: &SearchRequest) -> Box<dyn Query> {
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for qt in &req.terms {
+            for (name, boost) in BOOSTS {
+                let term = Term::from_field_text(self.field(name), &qt.term);
+                let q: Box<dyn Query> = if qt.fuzzy > 0 {
+                    Box::new(FuzzyTermQuery::new(term, qt.fuzzy, true))
+                } else {
+                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+                };
+                should.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(q, boost * qt.weight)),
+                ));
+            }
+        }
+        let any = Box::new(BooleanQuery::new(should));
+        match &req.document {
+            Some(slug) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, any),
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(self.fields.doc, slug),
+                        IndexRecordOption::Basic,
+                    )),
+                ),
+            ])),
+            None => any,
+        }
+    }
+
+    /// Best passages for the request, best first. Never fails on odd input: an empty request
+    /// returns no hits.
+    pub fn search(&self, req: &SearchRequest) -> Result<Vec<Hit>> {
+        if req.terms.is_empty() || req.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let query = self.build_query(req);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&*query, &TopDocs::with_limit(req.limit).order_by_score())?;
+        let weights: BTreeMap<String, f32> = req
+            .terms
+            .iter()
+            .filter(|t| t.fuzzy == 0)
+            .map(|t| (t.term.clone(), t.weight))
+            .collect();
+        let mut snippets = SnippetGenerator::new(
+            weights,
+            self.analyzer.clone(),
+            self.fields.text,
+            SNIPPET_CHARS,
+        );
+        snippets.set_max_num_chars(SNIPPET_CHARS);
+        let wanted: HashSet<&str> = req.terms.iter().map(|t| t.term.as_str()).collect();
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let get = |f: Field| {
+                doc.get_first(f)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let text = get(self.fields.text);
+            let section = get(self.fields.section);
+            let document = get(self.fields.document);
+            let tags = get(self.fields.tags);
+            let present: HashSet<String> = self
+                .analyze(&format!("{text}\n{section}\n{document}\n{tags}"))
+                .into_iter()
+                .collect();
+            let mut matched: Vec<String> = wanted
+                .iter()
+                .filter(|t| present.contains(**t))
+                .map(|t| t.to_string())
+                .collect();
+            matched.sort();
+            let snippet = snippets.snippet(&text);
+            let snippet = if snippet.fragment().is_empty() {
+                let cut = crate::text::truncate_words(&text, SNIPPET_CHARS);
+                crate::text::collapse_whitespace(&cut, &[])
+            } else {
+                let range = snippet.fragment_range();
+                let (mut frag, mut marks) =
+                    crate::text::collapse_whitespace(snippet.fragment(), snippet.highlighted());
+                if range.start > 0 {
+                    frag.insert(0, '…');
+                    let shift = "…".len();
+                    marks
+                        .iter_mut()
+                        .for_each(|r| *r = r.start + shift..r.end + shift);
+                }
+                if range.end < text.len() {
+                    frag.push('…');
+                }
+                (frag, marks)
+            };
+            hits.push(Hit {
+                passage_id: get(self.fields.id),
+                doc_slug: get(self.fields.doc),
+                document,
+                section,
+                url: get(self.fields.url),
+                kind: get(self.fields.kind),
+                text,
+                score,
+                snippet,
+                matched,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// The tantivy index, for tools that need lower-level access (the eval baseline).
+    pub fn tantivy(&self) -> &Index {
+        &self.index
+    }
+}

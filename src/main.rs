@@ -1,0 +1,10 @@
+//! The `ohwb-bot` binary: parses the command line and hands over to [`cli`]. Errors stop here:
+//! they are printed with their causes and mapped to an exit code.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}

@@ -1,0 +1,171 @@
+//! Small text helpers shared by the corpus and the answer builder: slugs, word counts and
+//! sentence splitting. Pure functions over `&str`; no I/O.
+
+/// A URL- and id-safe slug: lowercase ASCII letters and digits joined by single dashes.
+pub(crate) fn slugify(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut dash = false;
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            if dash && !out.is_empty() {
+                out.push('-');
+            }
+            dash = false;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            dash = true;
+        }
+    }
+    out
+}
+
+/// Whitespace-separated words, as a reader would count them.
+pub(crate) fn word_count(s: &str) -> usize {
+    s.split_whitespace().count()
+}
+
+/// Splits prose into sentences at `.`, `!` or `?` followed by whitespace and an uppercase letter,
+/// digit or quote. Abbreviations such as "e.g. the" stay whole because a lowercase word follows.
+pub(crate) fn sentences(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    for i in 0..chars.len() {
+        let (pos, c) = chars[i];
+        let ends_line = c == '\n' && chars.get(i + 1).is_some_and(|&(_, n)| n == '\n');
+        let ends_sentence = matches!(c, '.' | '!' | '?')
+            && chars.get(i + 1).is_some_and(|&(_, n)| n.is_whitespace())
+            && chars
+                .get(i + 2)
+                .is_some_and(|&(_, n)| n.is_uppercase() || n.is_ascii_digit() || n == '"');
+        if ends_sentence || ends_line {
+            let end = pos + c.len_utf8();
+            let piece = s[start..end].trim();
+            if !piece.is_empty() {
+                out.push(piece);
+            }
+            start = end;
+        }
+    }
+    let rest = s[start..].trim();
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+/// Folds every run of whitespace into one space and trims both ends, moving the byte ranges
+/// `marks` (sorted, within `s`) so they still cover the same words.
+pub(crate) fn collapse_whitespace(
+    s: &str,
+    marks: &[std::ops::Range<usize>],
+) -> (String, Vec<std::ops::Range<usize>>) {
+    let mut out = String::with_capacity(s.len());
+    // new_pos[i] = position in `out` of byte i of `s` (or of the next kept byte).
+    let mut new_pos = vec![0; s.len() + 1];
+    let mut pending_space = false;
+    for (i, c) in s.char_indices() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+        } else {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            for p in &mut new_pos[i..i + c.len_utf8()] {
+                *p = out.len();
+            }
+            out.push(c);
+            continue;
+        }
+        for p in &mut new_pos[i..i + c.len_utf8()] {
+            *p = out.len();
+        }
+    }
+    new_pos[s.len()] = out.len();
+    let marks = marks
+        .iter()
+        .filter(|r| r.start < r.end && r.end <= s.len())
+        .filter(|r| s.is_char_boundary(r.start) && s.is_char_boundary(r.end))
+        .map(|r| new_pos[r.start]..new_pos[r.end])
+        .filter(|r| r.end <= out.len() && r.start < r.end)
+        .collect();
+    (out, marks)
+}
+
+/// Cuts `s` to at most `max` characters at a word boundary, adding "…" when anything was cut.
+pub fn truncate_words(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let budget = max - 1; // room for the ellipsis
+    let cut = s
+        .char_indices()
+        .nth(budget)
+        .map(|(i, _)| i)
+        .unwrap_or(s.len());
+    let head = &s[..cut];
+    let head = match head.rfind(char::is_whitespace) {
+        Some(i) if i > cut / 2 => &head[..i],
+        _ => head,
+    };
+    format!("{}…", head.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_stable_and_safe() {
+        assert_eq!(
+            slugify("Proactive and preventative focus"),
+            "proactive-and-preventative-focus"
+        );
+        assert_eq!(slugify("  OH: a “value” offer! "), "oh-a-value-offer");
+        assert_eq!(slugify("—"), "");
+    }
+
+    #[test]
+    fn sentences_split_on_terminal_punctuation_only() {
+        let s = "It began in 2021. It ran e.g. events. Phase 2 followed! Done";
+        assert_eq!(
+            sentences(s),
+            vec![
+                "It began in 2021.",
+                "It ran e.g. events.",
+                "Phase 2 followed!",
+                "Done"
+            ]
+        );
+    }
+
+    #[test]
+    fn whitespace_collapse_keeps_highlights_on_their_words() {
+        let s = "  one\n\n two   three ";
+        let two = s.find("two").unwrap();
+        let (t, marks) = collapse_whitespace(s, std::slice::from_ref(&(two..two + 3)));
+        assert_eq!(t, "one two three");
+        assert_eq!(&t[marks[0].clone()], "two");
+        let s = "a  “ü” b";
+        let u = s.find('ü').unwrap();
+        let (t, marks) = collapse_whitespace(s, &[u..u + 'ü'.len_utf8(), 0..1]);
+        assert_eq!(t, "a “ü” b");
+        assert_eq!(&t[marks[0].clone()], "ü");
+        assert_eq!(&t[marks[1].clone()], "a");
+    }
+
+    #[test]
+    fn truncation_respects_limit_and_words() {
+        let s = "alpha beta gamma delta";
+        let t = truncate_words(s, 12);
+        assert!(t.chars().count() <= 12, "{t}");
+        assert_eq!(t, "alpha beta…");
+        assert_eq!(truncate_words("short", 10), "short");
+        let long = "x".repeat(50);
+        assert_eq!(truncate_words(&long, 10).chars().count(), 10);
+    }
+}
