@@ -198,6 +198,9 @@ const STOPWORDS: &[&str] = &[
     "currently",
     "today",
     "also",
+    "many",
+    "lot",
+    "lots",
 ];
 
 /// Words too common in this corpus to make a question answerable on their own: a question must
@@ -282,7 +285,8 @@ pub struct Explain {
     pub terms: Vec<String>,
     /// Terms the best passage contains.
     pub matched: Vec<String>,
-    /// Share of `terms` in `matched`.
+    /// Share of `terms` in `matched`, each term weighted by its rarity (IDF), so that missing a
+    /// distinctive word ("parking") counts for more than missing a common one ("hospital").
     pub coverage: f32,
     /// Why the question was declined, if it was.
     pub declined_because: Option<String>,
@@ -362,6 +366,10 @@ pub fn answer(
                 fuzzy: 0,
             })
             .collect(),
+        phrases: stems
+            .windows(2)
+            .map(|w| (w[0].clone(), w[1].clone(), PHRASE_WEIGHT))
+            .collect(),
         document: opts.document.clone(),
         limit: RERANK_DEPTH,
     };
@@ -375,7 +383,7 @@ pub fn answer(
     let generic: HashSet<String> = GENERIC.iter().flat_map(|w| index.analyze(w)).collect();
     let specific = |h: &Hit| h.matched.iter().any(|m| !generic.contains(m));
     explain.matched = best.matched.clone();
-    explain.coverage = best.matched.len() as f32 / stems.len() as f32;
+    explain.coverage = coverage(index, &best.matched, &stems);
     if !specific(best) {
         explain.declined_because =
             Some("the best passage matches only words common to the whole corpus".into());
@@ -420,6 +428,9 @@ pub fn answer(
     })
 }
 
+/// Weight of an adjacent pair of question words found side by side in a passage.
+const PHRASE_WEIGHT: f32 = 0.5;
+
 /// How many BM25 hits are re-ranked by coverage.
 const RERANK_DEPTH: usize = 40;
 
@@ -427,6 +438,20 @@ const RERANK_DEPTH: usize = 40;
 fn idf(index: &SearchIndex, term: &str) -> f32 {
     let n = index.num_passages().max(1) as f32;
     (1.0 + n / (1.0 + index.doc_freq(term) as f32)).ln()
+}
+
+/// IDF-weighted share of `stems` found in `matched`, in 0..=1.
+fn coverage(index: &SearchIndex, matched: &[String], stems: &[String]) -> f32 {
+    let total: f32 = stems.iter().map(|t| idf(index, t)).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let covered: f32 = stems
+        .iter()
+        .filter(|t| matched.contains(t))
+        .map(|t| idf(index, t))
+        .sum();
+    covered / total
 }
 
 /// Re-orders hits by BM25 times the IDF-weighted share of question terms each passage contains.

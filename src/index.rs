@@ -29,7 +29,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
+};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
 };
@@ -410,6 +412,9 @@ pub struct QueryTerm {
 pub struct SearchRequest {
     /// Terms, any of which may match.
     pub terms: Vec<QueryTerm>,
+    /// Adjacent term pairs from the question, with a weight: a passage that contains the
+    /// words next to each other ("leadership programme") scores above one that merely has both.
+    pub phrases: Vec<(String, String, f32)>,
     /// Restrict to one document slug.
     pub document: Option<String>,
     /// Maximum hits.
@@ -546,6 +551,19 @@ impl SearchIndex {
                 should.push((
                     Occur::Should,
                     Box::new(BoostQuery::new(q, boost * qt.weight)),
+                ));
+            }
+        }
+        for (a, b, weight) in &req.phrases {
+            for (name, boost) in [("text", 1.0), ("section", 2.0)] {
+                let field = self.field(name);
+                let phrase = PhraseQuery::new(vec![
+                    Term::from_field_text(field, a),
+                    Term::from_field_text(field, b),
+                ]);
+                should.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(phrase), boost * weight)),
                 ));
             }
         }

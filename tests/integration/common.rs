@@ -1,0 +1,53 @@
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ohwb_bot::answer::{self, Answer, AskOptions};
+use ohwb_bot::config::AnswerConfig;
+use ohwb_bot::index::{self, SearchIndex};
+
+/// The repository's own `corpus/`.
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
+}
+
+/// The real corpus, indexed once per test process into a directory that lives as long.
+pub fn real_index() -> &'static SearchIndex {
+    static INDEX: OnceLock<(tempfile::TempDir, SearchIndex)> = OnceLock::new();
+    let (_, index) = INDEX.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        index::rebuild(&corpus_dir(), dir.path()).expect("the bundled corpus builds");
+        let index = SearchIndex::open(dir.path()).expect("opens");
+        (dir, index)
+    });
+    index
+}
+
+/// Asks the real corpus with the default configuration.
+pub fn ask(question: &str) -> Answer {
+    answer::answer(
+        real_index(),
+        question,
+        &AnswerConfig::default(),
+        &AskOptions::default(),
+    )
+    .expect("answer never fails on a built index")
+}
+
+/// A front-matter block for test documents.
+pub fn front_matter(title: &str, kind: &str) -> String {
+    format!(
+        "+++\ntitle = \"{title}\"\nsource_url = \"https://example.org/{}\"\npublisher = \"Test\"\npublished = \"2024\"\nkind = \"{kind}\"\n+++\n\n",
+        title.to_lowercase().replace(' ', "-")
+    )
+}
+
+/// Writes `files` (relative path, content) under a new temporary corpus directory.
+pub fn temp_corpus(files: &[(&str, String)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (rel, text) in files {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}

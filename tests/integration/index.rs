@@ -1,0 +1,166 @@
+use crate::common::{front_matter, temp_corpus};
+use ohwb_bot::index::{self, Freshness, QueryTerm, SearchIndex, SearchRequest};
+use ohwb_bot::{corpus, Error};
+
+fn doc(title: &str, body: &str) -> String {
+    format!("{}# {title}\n\n{body}", front_matter(title, "strategy"))
+}
+
+fn search(index: &SearchIndex, word: &str) -> Vec<String> {
+    let req = SearchRequest {
+        terms: index
+            .analyze(word)
+            .into_iter()
+            .map(|term| QueryTerm {
+                term,
+                weight: 1.0,
+                fuzzy: 0,
+            })
+            .collect(),
+        phrases: Vec::new(),
+        document: None,
+        limit: 10,
+    };
+    index
+        .search(&req)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.passage_id)
+        .collect()
+}
+
+#[test]
+fn round_trip_keeps_every_passage_and_its_fields() {
+    let corpus_dir = temp_corpus(&[
+        ("a.md", doc("Alpha", "## Prevention\n\nPrevention comes first in alpha.\n\n## Access\n\nAccess for everyone.\n")),
+        ("sub/b.md", doc("Beta", "## Tables\n\n| x | y |\n|---|---|\n| zebra | 2 |\n")),
+    ]);
+    let index_dir = tempfile::tempdir().unwrap();
+    let report = index::rebuild(corpus_dir.path(), index_dir.path()).unwrap();
+    assert_eq!((report.documents, report.passages), (2, 3));
+    assert_eq!(report.changes.added, vec!["a", "b"]);
+
+    let index = SearchIndex::open(index_dir.path()).unwrap();
+    let loaded = corpus::load(corpus_dir.path()).unwrap();
+    let ids: Vec<&str> = loaded
+        .documents
+        .iter()
+        .flat_map(|d| d.passages.iter().map(|p| p.id.as_str()))
+        .collect();
+    assert_eq!(ids, ["a/prevention/1", "a/access/1", "b/tables/1"]);
+    assert_eq!(index.num_passages(), 3);
+    assert_eq!(
+        search(&index, "preventing"),
+        ["a/prevention/1"],
+        "stemmed match"
+    );
+    assert_eq!(
+        search(&index, "zebra"),
+        ["b/tables/1"],
+        "table cells are searchable"
+    );
+
+    let hit = &index
+        .search(&SearchRequest {
+            terms: vec![QueryTerm {
+                term: "access".into(),
+                weight: 1.0,
+                fuzzy: 0,
+            }],
+            phrases: Vec::new(),
+            document: None,
+            limit: 1,
+        })
+        .unwrap()[0];
+    assert_eq!(hit.document, "Alpha");
+    assert_eq!(hit.section, "Access");
+    assert_eq!(hit.url, "https://example.org/alpha");
+    assert_eq!(hit.kind, "strategy");
+    assert_eq!(hit.text, "Access for everyone.");
+}
+
+#[test]
+fn a_bad_file_leaves_the_previous_index_serving_and_is_named() {
+    let corpus_dir = temp_corpus(&[(
+        "a.md",
+        doc("Alpha", "## One\n\nFirst text about kestrels.\n"),
+    )]);
+    let index_dir = tempfile::tempdir().unwrap();
+    index::rebuild(corpus_dir.path(), index_dir.path()).unwrap();
+    let before = std::fs::read(index_dir.path().join("current.json")).unwrap();
+
+    std::fs::write(
+        corpus_dir.path().join("broken.md"),
+        "no front matter here\n",
+    )
+    .unwrap();
+    std::fs::write(
+        corpus_dir.path().join("bad-utf8.md"),
+        b"+++\n\xff\xfe\n+++\n",
+    )
+    .unwrap();
+    let err = index::rebuild(corpus_dir.path(), index_dir.path()).unwrap_err();
+    let Error::Corpus(problems) = &err else {
+        panic!("{err}")
+    };
+    let named: Vec<String> = problems
+        .iter()
+        .map(|p| p.path.display().to_string())
+        .collect();
+    assert_eq!(named, ["bad-utf8.md", "broken.md"]);
+    assert_eq!(
+        std::fs::read(index_dir.path().join("current.json")).unwrap(),
+        before
+    );
+
+    // Asking still works, from the old index, and says why it did not rebuild.
+    let (index, freshness) = index::open_fresh(corpus_dir.path(), index_dir.path()).unwrap();
+    assert!(matches!(freshness, Freshness::StaleCorpusInvalid(ref p) if p.len() == 2));
+    assert_eq!(search(&index, "kestrels"), ["a/one/1"]);
+}
+
+#[test]
+fn the_index_is_reused_until_the_corpus_changes() {
+    let corpus_dir = temp_corpus(&[("a.md", doc("Alpha", "## One\n\nOld words about herons.\n"))]);
+    let index_dir = tempfile::tempdir().unwrap();
+    let (_, f) = index::open_fresh(corpus_dir.path(), index_dir.path()).unwrap();
+    assert!(matches!(f, Freshness::Rebuilt(_)));
+    let (_, f) = index::open_fresh(corpus_dir.path(), index_dir.path()).unwrap();
+    assert!(matches!(f, Freshness::UpToDate));
+
+    std::fs::write(
+        corpus_dir.path().join("a.md"),
+        doc("Alpha", "## One\n\nNew words about egrets.\n"),
+    )
+    .unwrap();
+    let (index, f) = index::open_fresh(corpus_dir.path(), index_dir.path()).unwrap();
+    let Freshness::Rebuilt(report) = f else {
+        panic!("{f:?}")
+    };
+    assert_eq!(report.changes.updated, vec!["a"]);
+    assert_eq!(search(&index, "egrets"), ["a/one/1"]);
+    assert!(search(&index, "herons").is_empty());
+    // Old generations are cleaned up: the served one and at most one before it remain.
+    let gens = std::fs::read_dir(index_dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("gen-")
+        })
+        .count();
+    assert!(gens <= 2, "{gens} generations left");
+}
+
+#[test]
+fn no_index_and_a_bad_corpus_is_an_error_naming_the_file() {
+    let corpus_dir = temp_corpus(&[("empty.md", front_matter("Empty", "strategy"))]);
+    let index_dir = tempfile::tempdir().unwrap();
+    let err = index::open_fresh(corpus_dir.path(), index_dir.path())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("empty.md"), "{err}");
+    assert!(err.to_string().contains("empty document"), "{err}");
+}
