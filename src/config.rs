@@ -20,6 +20,36 @@ pub struct Config {
     pub paths: Paths,
     /// How answers are chosen.
     pub answer: AnswerConfig,
+    /// Connecting to Discord.
+    pub discord: DiscordConfig,
+}
+
+/// `[discord]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscordConfig {
+    /// Name of the environment variable holding the bot token. Default `DISCORD_TOKEN`.
+    pub token_env: String,
+    /// Guilds to register slash commands in (instant). Empty: register globally.
+    pub guild_ids: Vec<u64>,
+    /// Base URL of a REST proxy in front of Discord's API (e.g. twilight-http-proxy), such as
+    /// `http://127.0.0.1:3000`. Empty: talk to discord.com directly. With a proxy, serenity's own
+    /// rate limiter is off: the proxy does that job.
+    pub proxy_url: String,
+    /// How long a command may run before the bot defers its reply (Discord allows 3 s in
+    /// all). Default 1500.
+    pub defer_after_ms: u64,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            token_env: "DISCORD_TOKEN".into(),
+            guild_ids: Vec::new(),
+            proxy_url: String::new(),
+            defer_after_ms: 1500,
+        }
+    }
 }
 
 /// `[paths]`
@@ -102,6 +132,19 @@ impl Config {
         }
         if !(0.0..=1.0).contains(&config.answer.min_relative_score) {
             return Err("answer.min_relative_score must be between 0 and 1".into());
+        }
+        if config.discord.token_env.trim().is_empty() {
+            return Err("discord.token_env must name an environment variable".into());
+        }
+        if config.discord.defer_after_ms > 2500 {
+            return Err("discord.defer_after_ms must be at most 2500 (Discord allows 3 s)".into());
+        }
+        if !config.discord.proxy_url.is_empty() {
+            let url = url::Url::parse(&config.discord.proxy_url)
+                .map_err(|e| format!("discord.proxy_url: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err("discord.proxy_url must be an http:// or https:// URL".into());
+            }
         }
         Ok(config)
     }

@@ -8,17 +8,23 @@
 //! - [`index`]: builds, stores and searches the tantivy passage index under `index/`.
 //! - [`answer`]: turns a question into an [`answer::Answer`]: a short answer line and citations.
 //! - [`config`]: `config.toml`, with defaults for every key.
+//! - [`reply`]: what the bot says, as plain data for any front end to render.
+//! - [`commands`]: the chat commands (`/ask`, `/sources`, …), shared by every front end.
+//! - [`discord`]: the Discord front end (serenity); the only module that knows Discord.
 //!
-//! Invariant: this crate is chat-agnostic. Nothing here knows about Discord, reads the bot token,
-//! or does network I/O; front ends (the CLI, the console, the Discord layer) only render the plain
-//! data it returns.
+//! Invariant: everything but [`discord`] is chat-agnostic: it knows nothing of Discord, reads no
+//! token and does no network I/O. Front ends (the CLI, the console, [`discord`]) only translate
+//! input and render the plain data the core returns.
 #![warn(missing_docs)]
 
 pub mod answer;
+pub mod commands;
 pub mod config;
 pub mod corpus;
+pub mod discord;
 mod error;
 pub mod index;
+pub mod reply;
 mod text;
 
 pub use error::{Error, Result};

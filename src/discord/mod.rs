@@ -1,0 +1,302 @@
+//! The Discord front end: connects with serenity, registers the slash commands, and turns
+//! interactions into [`Invocation`]s for the command layer and [`Reply`]s into serenity builders.
+//!
+//! Invariants:
+//! - This is the only module that names serenity. It decides nothing a command means; it only
+//!   translates and respects Discord's rules (the 3-second deadline, limits, ephemerality).
+//! - Commands run under `spawn_blocking`. A command that has not finished after
+//!   `discord.defer_after_ms` is deferred (with the visibility `Bot::is_private` gave) and its
+//!   reply edited in when ready, so the 3-second deadline is never missed.
+//! - Logs carry the command name, timing and a reference id; never a user id, a user name, the
+//!   token, or the text of a question.
+//! - Every message sets empty `allowed_mentions` (see [`render`]), and the HTTP client's default
+//!   does too, as a second guard.
+
+pub mod render;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serenity::all::{
+    Command, CommandDataOptionValue, CommandInteraction, CommandOptionType, Context,
+    CreateAllowedMentions, CreateCommand, CreateCommandOption, CreateInteractionResponse,
+    EventHandler, GatewayIntents, GuildId, HttpBuilder, Interaction, Ready,
+};
+use serenity::async_trait;
+use serenity::client::ClientBuilder;
+
+use crate::commands::{specs, Bot, Caller, Invocation, OptionKind, Value};
+use crate::reply::{Reply, Rich, Tone};
+
+/// What can stop the Discord front end.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// serenity could not connect or lost the connection for good.
+    #[error("discord: {0}")]
+    Client(#[from] Box<serenity::Error>),
+}
+
+impl From<serenity::Error> for Error {
+    fn from(e: serenity::Error) -> Self {
+        Error::Client(Box::new(e))
+    }
+}
+
+/// Connection settings, resolved by the caller from config and environment.
+#[derive(Clone)]
+pub struct Connection {
+    /// The bot token (without the `Bot ` prefix). Never logged.
+    pub token: String,
+    /// REST proxy base URL, or empty for discord.com.
+    pub proxy_url: String,
+    /// Guilds to register commands in; empty registers globally.
+    pub guild_ids: Vec<u64>,
+    /// Defer a command's reply when it runs longer than this.
+    pub defer_after: Duration,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("token", &"<redacted>")
+            .field("proxy_url", &self.proxy_url)
+            .field("guild_ids", &self.guild_ids)
+            .field("defer_after", &self.defer_after)
+            .finish()
+    }
+}
+
+/// Runs the bot until `shutdown` completes (pass `tokio::signal::ctrl_c()`-like futures), then
+/// closes the gateway connection cleanly.
+pub async fn run(
+    bot: Arc<Bot>,
+    conn: Connection,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let mut http =
+        HttpBuilder::new(&conn.token).default_allowed_mentions(CreateAllowedMentions::new());
+    if !conn.proxy_url.is_empty() {
+        // serenity applies the proxy only with its own rate limiter off; the proxy limits instead.
+        http = http
+            .proxy(conn.proxy_url.trim_end_matches('/'))
+            .ratelimiter_disabled(true);
+    }
+    let handler = Handler {
+        bot,
+        guild_ids: conn.guild_ids.clone(),
+        defer_after: conn.defer_after,
+    };
+    let client =
+        ClientBuilder::new_with_http(http.build(), GatewayIntents::empty()).event_handler(handler);
+    let mut client = client.await?;
+    let shards = client.shard_manager.clone();
+    tokio::select! {
+        result = client.start() => result?,
+        () = shutdown => {
+            tracing::info!("shutting down: closing the gateway connection");
+            shards.shutdown_all().await;
+        }
+    }
+    Ok(())
+}
+
+struct Handler {
+    bot: Arc<Bot>,
+    guild_ids: Vec<u64>,
+    defer_after: Duration,
+}
+
+/// The slash commands as Discord registers them.
+pub fn command_builders() -> Vec<CreateCommand> {
+    specs()
+        .into_iter()
+        .map(|spec| {
+            let options = spec
+                .options
+                .iter()
+                .map(|o| {
+                    let kind = match o.kind {
+                        OptionKind::String => CommandOptionType::String,
+                        OptionKind::Boolean => CommandOptionType::Boolean,
+                    };
+                    let mut b =
+                        CreateCommandOption::new(kind, o.name, o.description).required(o.required);
+                    if o.autocomplete {
+                        b = b.set_autocomplete(true);
+                    }
+                    if let Some(n) = o.max_length {
+                        b = b.max_length(n);
+                    }
+                    b
+                })
+                .collect();
+            CreateCommand::new(spec.name)
+                .description(spec.description)
+                .set_options(options)
+        })
+        .collect()
+}
+
+/// The command layer's view of an interaction: no ids or names, only what it needs.
+fn invocation(cmd: &CommandInteraction) -> Invocation {
+    let mut options = std::collections::BTreeMap::new();
+    for o in &cmd.data.options {
+        let value = match &o.value {
+            CommandDataOptionValue::String(s) => Value::Str(s.clone()),
+            CommandDataOptionValue::Boolean(b) => Value::Bool(*b),
+            CommandDataOptionValue::Autocomplete { value, .. } => Value::Str(value.clone()),
+            _ => continue,
+        };
+        options.insert(o.name.clone(), value);
+    }
+    Invocation {
+        command: cmd.data.name.clone(),
+        options,
+        caller: Caller {
+            roles: cmd
+                .member
+                .as_ref()
+                .map(|m| m.roles.iter().map(|r| r.get()).collect())
+                .unwrap_or_default(),
+            in_guild: cmd.guild_id.is_some(),
+        },
+    }
+}
+
+/// A short id that ties a user-facing error to its log line.
+fn reference_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    format!("{:08x}", h.finish() as u32)
+}
+
+fn error_reply(reference: &str) -> Reply {
+    Reply::private(
+        Tone::Error,
+        Rich::plain(format!(
+            "Sorry, something went wrong on my side. Please try again in a minute. \
+             If it keeps happening, tell your admin the reference {reference}."
+        )),
+    )
+}
+
+#[async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        tracing::info!(guilds = ready.guilds.len(), "connected to Discord");
+        let commands = command_builders();
+        if self.guild_ids.is_empty() {
+            match Command::set_global_commands(&ctx.http, commands).await {
+                Ok(c) => tracing::info!(count = c.len(), "registered global slash commands"),
+                Err(e) => tracing::error!(error = %e, "could not register global slash commands"),
+            }
+        } else {
+            for &g in &self.guild_ids {
+                match GuildId::new(g)
+                    .set_commands(&ctx.http, commands.clone())
+                    .await
+                {
+                    Ok(c) => tracing::info!(
+                        guild = g,
+                        count = c.len(),
+                        "registered guild slash commands"
+                    ),
+                    Err(e) => {
+                        tracing::error!(guild = g, error = %e, "could not register guild slash commands")
+                    }
+                }
+            }
+        }
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        match interaction {
+            Interaction::Command(cmd) => self.on_command(&ctx, cmd).await,
+            Interaction::Autocomplete(cmd) => self.on_autocomplete(&ctx, cmd).await,
+            _ => {}
+        }
+    }
+}
+
+impl Handler {
+    async fn on_command(&self, ctx: &Context, cmd: CommandInteraction) {
+        let started = Instant::now();
+        let inv = invocation(&cmd);
+        let name = inv.command.clone();
+        let private = self.bot.is_private(&inv);
+        let bot = self.bot.clone();
+        let mut task = tokio::task::spawn_blocking(move || bot.execute(&inv));
+        let outcome = tokio::time::timeout(self.defer_after, &mut task).await;
+        let (deferred, joined) = match outcome {
+            Ok(joined) => (false, joined),
+            Err(_) => {
+                let defer = if private {
+                    cmd.defer_ephemeral(&ctx.http).await
+                } else {
+                    cmd.defer(&ctx.http).await
+                };
+                if let Err(e) = defer {
+                    tracing::warn!(command = %name, error = %e, "could not defer the reply");
+                }
+                (true, task.await)
+            }
+        };
+        let reply = match joined {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(e)) => {
+                let reference = reference_id();
+                tracing::error!(command = %name, reference = %reference, error = %e, "command failed");
+                Reply {
+                    private,
+                    ..error_reply(&reference)
+                }
+            }
+            Err(e) => {
+                let reference = reference_id();
+                tracing::error!(command = %name, reference = %reference, error = %e, "command panicked");
+                Reply {
+                    private,
+                    ..error_reply(&reference)
+                }
+            }
+        };
+        let sent = if deferred {
+            cmd.edit_response(&ctx.http, render::edit(&reply))
+                .await
+                .map(|_| ())
+        } else {
+            cmd.create_response(
+                &ctx.http,
+                CreateInteractionResponse::Message(render::message(&reply)),
+            )
+            .await
+        };
+        let ms = started.elapsed().as_millis() as u64;
+        match sent {
+            Ok(()) => tracing::info!(command = %name, ms, deferred, "replied"),
+            Err(e) => {
+                tracing::warn!(command = %name, ms, deferred, error = %e, "could not send the reply")
+            }
+        }
+    }
+
+    async fn on_autocomplete(&self, ctx: &Context, cmd: CommandInteraction) {
+        let Some(focused) = cmd.data.autocomplete() else {
+            return;
+        };
+        let choices = self
+            .bot
+            .autocomplete(&cmd.data.name, focused.name, focused.value);
+        let response = CreateInteractionResponse::Autocomplete(render::choices(&choices));
+        if let Err(e) = cmd.create_response(&ctx.http, response).await {
+            tracing::warn!(command = %cmd.data.name, error = %e, "could not send suggestions");
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! Turns a [`Reply`] into serenity builders within Discord's limits.
+//!
+//! Invariants:
+//! - Every message sets empty `allowed_mentions`: nothing the bot posts can ping anyone.
+//! - All user and document text goes through [`escape`], so it shows literally: no markdown,
+//!   masked links, mentions or custom emoji can be smuggled in.
+//! - Every length limit is enforced here, by cutting at a word and adding "…": title 256,
+//!   description 4096, 25 fields of name 256 / value 1024, footer 2048, 6000 per embed,
+//!   autocomplete 25 choices of 100 characters.
+
+use serenity::builder::{
+    CreateAllowedMentions, CreateAutocompleteResponse, CreateEmbed, CreateEmbedFooter,
+    CreateInteractionResponseMessage, EditInteractionResponse,
+};
+use serenity::model::Colour;
+
+use crate::commands::{Choice, MAX_CHOICES};
+use crate::reply::{Inline, Reply, Rich, Tone};
+use crate::text::truncate_words;
+
+/// Discord's limits, in characters.
+pub mod limits {
+    /// Embed title.
+    pub const TITLE: usize = 256;
+    /// Embed description.
+    pub const DESCRIPTION: usize = 4096;
+    /// Fields per embed.
+    pub const FIELDS: usize = 25;
+    /// Field name.
+    pub const FIELD_NAME: usize = 256;
+    /// Field value.
+    pub const FIELD_VALUE: usize = 1024;
+    /// Footer text.
+    pub const FOOTER: usize = 2048;
+    /// Everything in one embed together.
+    pub const EMBED_TOTAL: usize = 6000;
+    /// Autocomplete choice name and value.
+    pub const CHOICE: usize = 100;
+}
+
+/// The question echoed back is shortened to this many characters.
+const ECHO_CHARS: usize = 300;
+
+/// Makes `s` display literally in Discord markdown.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '(' | ')' | '<' | '-'
+            | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            // A zero-width space after @ keeps "@everyone" and "@here" from reading as mentions.
+            '@' => out.push_str("@\u{200B}"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Characters Discord cannot take in a link target are percent-encoded.
+fn link_target(url: &str) -> String {
+    url.replace('(', "%28")
+        .replace(')', "%29")
+        .replace(' ', "%20")
+        .replace('<', "%3C")
+        .replace('>', "%3E")
+}
+
+fn render_inline(inline: &Inline, raw_max: Option<usize>) -> String {
+    let cut = |t: &str| match raw_max {
+        Some(n) => truncate_words(t, n),
+        None => t.to_string(),
+    };
+    match inline {
+        Inline::Text(t) => escape(&cut(t)),
+        Inline::Strong(t) => {
+            let t = cut(t);
+            if t.trim().is_empty() {
+                escape(&t)
+            } else {
+                format!("**{}**", escape(&t))
+            }
+        }
+        Inline::Link { text, url } => format!("[{}]({})", escape(&cut(text)), link_target(url)),
+    }
+}
+
+/// Renders rich text as Discord markdown of at most `max` characters, cutting at a word.
+pub fn render_rich(rich: &Rich, max: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for inline in &rich.0 {
+        let whole = render_inline(inline, None);
+        let n = chars(&whole);
+        if used + n <= max {
+            out.push_str(&whole);
+            used += n;
+            continue;
+        }
+        // Shrink the raw text until its escaped form fits, leaving room for nothing after it.
+        if !matches!(inline, Inline::Link { .. }) {
+            let room = max - used;
+            let mut raw = room;
+            while raw > 0 {
+                let piece = render_inline(inline, Some(raw));
+                if chars(&piece) <= room {
+                    out.push_str(&piece);
+                    return out;
+                }
+                raw = raw * 3 / 4;
+            }
+        }
+        if used < max {
+            out.push('…');
+        }
+        return out;
+    }
+    out
+}
+
+fn colour(tone: Tone) -> Colour {
+    match tone {
+        Tone::Answer => Colour::new(0x005EB8),     // NHS blue
+        Tone::NotCovered => Colour::new(0x768692), // NHS mid grey
+        Tone::Info => Colour::new(0x41B6E6),       // NHS light blue
+        Tone::Error => Colour::new(0xDA291C),      // NHS red
+        Tone::Support => Colour::new(0x009639),    // NHS green
+    }
+}
+
+/// The rendered parts of an embed, all within limits; kept as strings so tests can check them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbedParts {
+    /// Title, if any.
+    pub title: Option<String>,
+    /// Description.
+    pub description: String,
+    /// (name, value) pairs.
+    pub fields: Vec<(String, String)>,
+    /// Footer, if any.
+    pub footer: Option<String>,
+}
+
+impl EmbedParts {
+    /// Characters Discord counts towards the 6000 total.
+    pub fn total_chars(&self) -> usize {
+        self.title.as_deref().map_or(0, chars)
+            + chars(&self.description)
+            + self
+                .fields
+                .iter()
+                .map(|(n, v)| chars(n) + chars(v))
+                .sum::<usize>()
+            + self.footer.as_deref().map_or(0, chars)
+    }
+}
+
+/// Lays out a reply within every embed limit.
+pub fn layout(reply: &Reply) -> EmbedParts {
+    let title = reply
+        .title
+        .as_deref()
+        .map(|t| escape_plain_limited(t, limits::TITLE));
+    let footer = reply
+        .footer
+        .as_deref()
+        .map(|f| truncate_words(f, limits::FOOTER.min(500)));
+    let fixed = title.as_deref().map_or(0, chars) + footer.as_deref().map_or(0, chars);
+    let mut budget = limits::EMBED_TOTAL - fixed;
+
+    let wanted_fields: usize = reply
+        .fields
+        .iter()
+        .take(limits::FIELDS)
+        .map(|f| {
+            chars(&f.name).min(limits::FIELD_NAME)
+                + f.value
+                    .plain_text()
+                    .chars()
+                    .count()
+                    .min(limits::FIELD_VALUE)
+        })
+        .sum();
+    // The description may use what the fields leave, but always leaves the fields half.
+    let description_max = limits::DESCRIPTION.min(budget - wanted_fields.min(budget / 2));
+    let mut description = String::new();
+    if let Some(echo) = &reply.echo {
+        let echo = echo.split_whitespace().collect::<Vec<_>>().join(" ");
+        let echo = escape_plain_limited(&echo, ECHO_CHARS);
+        description.push_str(&format!("> {echo}\n\n"));
+    }
+    let used = chars(&description);
+    let description = description + &render_rich(&reply.body, description_max.saturating_sub(used));
+    budget -= chars(&description);
+
+    let mut fields = Vec::new();
+    for f in reply.fields.iter().take(limits::FIELDS) {
+        let name = escape_plain_limited(&f.name, limits::FIELD_NAME);
+        let name = if name.trim().is_empty() {
+            "\u{200B}".to_string()
+        } else {
+            name
+        };
+        let left = budget.saturating_sub(chars(&name));
+        if left < 20 {
+            break; // No room for a useful field; stop rather than show a stub.
+        }
+        let value = render_rich(&f.value, limits::FIELD_VALUE.min(left));
+        let value = if value.trim().is_empty() {
+            "\u{200B}".to_string()
+        } else {
+            value
+        };
+        budget -= chars(&name) + chars(&value);
+        fields.push((name, value));
+    }
+    EmbedParts {
+        title,
+        description,
+        fields,
+        footer,
+    }
+}
+
+/// Escapes plain text and cuts it so the escaped form fits `max`.
+fn escape_plain_limited(s: &str, max: usize) -> String {
+    render_rich(&Rich::plain(s), max)
+}
+
+/// The embed for a reply.
+pub fn embed(reply: &Reply) -> CreateEmbed {
+    let parts = layout(reply);
+    let mut e = CreateEmbed::new()
+        .colour(colour(reply.tone))
+        .description(parts.description);
+    if let Some(t) = parts.title {
+        e = e.title(t);
+    }
+    for (name, value) in parts.fields {
+        e = e.field(name, value, false);
+    }
+    if let Some(f) = parts.footer {
+        e = e.footer(CreateEmbedFooter::new(f));
+    }
+    e
+}
+
+/// An immediate interaction response carrying `reply`.
+pub fn message(reply: &Reply) -> CreateInteractionResponseMessage {
+    CreateInteractionResponseMessage::new()
+        .embed(embed(reply))
+        .ephemeral(reply.private)
+        .allowed_mentions(CreateAllowedMentions::new())
+}
+
+/// The edit that fills in a deferred response.
+pub fn edit(reply: &Reply) -> EditInteractionResponse {
+    EditInteractionResponse::new()
+        .embed(embed(reply))
+        .allowed_mentions(CreateAllowedMentions::new())
+}
+
+/// Autocomplete suggestions within Discord's limits.
+pub fn choices(choices: &[Choice]) -> CreateAutocompleteResponse {
+    choices
+        .iter()
+        .take(MAX_CHOICES)
+        .fold(CreateAutocompleteResponse::new(), |r, c| {
+            r.add_string_choice(
+                truncate_words(&c.name, limits::CHOICE),
+                truncate_value(&c.value),
+            )
+        })
+}
+
+/// A choice value is matched by the bot later, so it is cut, never ellipsised.
+fn truncate_value(v: &str) -> String {
+    v.chars().take(limits::CHOICE).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::Field;
+
+    fn huge_reply() -> Reply {
+        let long_word_soup = "occupational health ".repeat(2000);
+        let fields = (0..40)
+            .map(|i| Field {
+                name: format!("[{i}] {}", "A very long document title ".repeat(40)),
+                value: Rich::plain(long_word_soup.clone())
+                    .strong("matched ".repeat(200))
+                    .link("Read the source", "https://example.org/a (b)"),
+            })
+            .collect();
+        Reply {
+            private: true,
+            tone: Tone::Answer,
+            title: Some("T".repeat(1000)),
+            echo: Some("@everyone **bold** <@123> ".repeat(400)),
+            body: Rich::plain(long_word_soup.clone()),
+            fields,
+            footer: Some("f ".repeat(3000)),
+        }
+    }
+
+    #[test]
+    fn every_limit_holds_for_text_longer_than_all_of_them() {
+        let parts = layout(&huge_reply());
+        assert!(chars(parts.title.as_ref().unwrap()) <= limits::TITLE);
+        assert!(chars(&parts.description) <= limits::DESCRIPTION);
+        assert!(parts.fields.len() <= limits::FIELDS);
+        assert!(!parts.fields.is_empty(), "citations survive a long body");
+        for (n, v) in &parts.fields {
+            assert!(chars(n) <= limits::FIELD_NAME, "{}", chars(n));
+            assert!(chars(v) <= limits::FIELD_VALUE, "{}", chars(v));
+            assert!(!n.is_empty() && !v.is_empty());
+        }
+        assert!(chars(parts.footer.as_ref().unwrap()) <= limits::FOOTER);
+        assert!(
+            parts.total_chars() <= limits::EMBED_TOTAL,
+            "{}",
+            parts.total_chars()
+        );
+        assert!(parts.description.ends_with('…'));
+    }
+
+    #[test]
+    fn user_text_cannot_ping_or_format() {
+        let r = Reply {
+            echo: Some("@everyone **hi** [x](https://evil) <@123> # head".into()),
+            ..Reply::private(Tone::Info, Rich::plain("`code` _i_ ~~s~~ > q"))
+        };
+        let d = layout(&r).description;
+        assert!(!d.contains("@everyone"), "{d}");
+        assert!(d.contains("@\u{200B}everyone"));
+        assert!(d.contains(r"\*\*hi\*\*"), "{d}");
+        assert!(d.contains(r"\[x\]\(https\:"), "{d}");
+        assert!(d.contains(r"\<@"), "{d}");
+        assert!(d.contains(r"\`code\`"), "{d}");
+    }
+
+    #[test]
+    fn messages_never_allow_mentions_and_respect_privacy() {
+        let r = Reply::private(Tone::Info, Rich::plain("x"));
+        let v = serde_json::to_value(message(&r)).unwrap();
+        assert_eq!(v["allowed_mentions"]["parse"], serde_json::json!([]));
+        assert_eq!(v["flags"], 64);
+        let shared = Reply {
+            private: false,
+            ..r
+        };
+        let v = serde_json::to_value(message(&shared)).unwrap();
+        assert!(v.get("flags").is_none() || v["flags"] == 0, "{v}");
+        let v = serde_json::to_value(edit(&shared)).unwrap();
+        assert_eq!(v["allowed_mentions"]["parse"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn strong_runs_and_links_render_as_markdown() {
+        let rich = Rich::plain("a ")
+            .strong("b")
+            .text(" ")
+            .link("src", "https://x.org/p(1)");
+        assert_eq!(
+            render_rich(&rich, 100),
+            "a **b** [src](https://x.org/p%281%29)"
+        );
+        // A link that does not fit is dropped whole, never cut into broken markdown.
+        let cut = render_rich(&rich, 12);
+        assert!(chars(&cut) <= 12 && !cut.contains('['), "{cut}");
+    }
+
+    #[test]
+    fn autocomplete_stays_within_25_choices_of_100_chars() {
+        let many: Vec<Choice> = (0..60)
+            .map(|i| Choice {
+                name: format!("{i} {}", "x".repeat(300)),
+                value: "y".repeat(300),
+            })
+            .collect();
+        let v = serde_json::to_value(choices(&many)).unwrap();
+        let list = v["choices"].as_array().unwrap();
+        assert_eq!(list.len(), 25);
+        for c in list {
+            assert!(chars(c["name"].as_str().unwrap()) <= 100);
+            assert!(chars(c["value"].as_str().unwrap()) <= 100);
+        }
+    }
+}
