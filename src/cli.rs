@@ -14,9 +14,10 @@ use clap::{Parser, Subcommand};
 use serde::Serialize;
 
 use ohwb_bot::answer::{self, Answer, AskOptions};
+use ohwb_bot::commands::Bot;
 use ohwb_bot::config::Config;
-use ohwb_bot::corpus;
 use ohwb_bot::index::{self, Freshness, SearchIndex};
+use ohwb_bot::{console, corpus, discord};
 
 /// Answers NHS staff questions about the Growing Occupational Health and Wellbeing Together
 /// strategy, citing the passages it answers from.
@@ -60,6 +61,10 @@ enum Command {
     Index,
     /// Validate the corpus and list every problem with file and line.
     Check,
+    /// Connect to Discord and serve the slash commands (token from the environment).
+    Serve,
+    /// Run the chat commands locally: type lines such as `/ask what is OHWB?` or `/sources`.
+    Console,
     /// List the indexed documents.
     Sources {
         /// Print as JSON.
@@ -98,7 +103,10 @@ impl Settings {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(match cli.command {
+        Command::Serve => "info",
+        _ => "warn",
+    });
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -111,9 +119,27 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("OHWB_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+/// Libraries that log raw Discord payloads (and so staff questions) at debug or trace level.
+/// They are capped at `info` whatever `OHWB_LOG` asks for: privacy outranks verbosity.
+const PAYLOAD_LOGGERS: &[&str] = &[
+    "serenity",
+    "tungstenite",
+    "tokio_tungstenite",
+    "reqwest",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+];
+
+fn init_logging(default: &str) {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("OHWB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    for target in PAYLOAD_LOGGERS {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -201,6 +227,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
+        Command::Serve => serve(settings),
+        Command::Console => {
+            let bot = open_bot(settings)?;
+            if std::io::stdin().is_terminal() {
+                eprintln!(
+                    "ohwb-bot console: type /ask <question>, /sources, /help; /quit to leave."
+                );
+            }
+            console::run(&bot, std::io::stdin().lock(), std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sources { json } => {
             let index = open(&settings)?;
             let docs = &index.manifest().documents;
@@ -216,6 +253,60 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The command layer over the resolved paths.
+fn open_bot(settings: Settings) -> Result<Bot> {
+    settings.corpus_dir()?;
+    let mut config = settings.config;
+    config.paths.corpus = settings.corpus;
+    config.paths.index = settings.index;
+    let index_dir = config.paths.index.clone();
+    Bot::open(config).with_context(|| format!("cannot open the index in {}", index_dir.display()))
+}
+
+fn serve(settings: Settings) -> Result<ExitCode> {
+    let discord_cfg = settings.config.discord.clone();
+    let var = discord_cfg.token_env.clone();
+    let token = match std::env::var(&var) {
+        Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
+        _ => bail!(
+            "the environment variable {var} is not set: put the bot token from the Discord \
+             developer portal there (it is read from the environment only, never from a file)"
+        ),
+    };
+    let bot = std::sync::Arc::new(open_bot(settings)?);
+    let conn = discord::Connection {
+        token,
+        proxy_url: discord_cfg.proxy_url,
+        guild_ids: discord_cfg.guild_ids,
+        defer_after: std::time::Duration::from_millis(discord_cfg.defer_after_ms),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move { discord::run(bot, conn, shutdown_signal()).await })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on Ctrl-C or SIGTERM (what systemd and container runtimes send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
     }
 }
 

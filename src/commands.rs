@@ -336,8 +336,10 @@ impl Bot {
     fn sources(&self) -> Reply {
         let index = self.index();
         let docs = &index.manifest().documents;
-        let (resources, documents): (Vec<&DocInfo>, Vec<&DocInfo>) =
+        let (resources, mut documents): (Vec<&DocInfo>, Vec<&DocInfo>) =
             docs.iter().partition(|d| d.kind == "resource");
+        // The strategy first, then its background, each alphabetically.
+        documents.sort_by_key(|d| (d.kind != "strategy", d.title.clone()));
         let mut fields: Vec<Field> = documents
             .iter()
             .take(MAX_SOURCE_FIELDS)
@@ -435,7 +437,7 @@ pub fn answer_reply(a: &Answer, private: bool) -> Reply {
             echo: Some(a.question.clone()),
             body: Rich::plain(a.summary.clone()),
             fields: Vec::new(),
-            footer: Some(footer.into()),
+            footer: private.then(|| footer.to_string()),
         };
     }
     let fields = a

@@ -37,7 +37,7 @@ pub struct DiscordConfig {
     /// rate limiter is off: the proxy does that job.
     pub proxy_url: String,
     /// How long a command may run before the bot defers its reply (Discord allows 3 s in
-    /// all). Default 1500.
+    /// all). 0 defers every reply first. Default 1500.
     pub defer_after_ms: u64,
 }
 

@@ -10,6 +10,7 @@
 //! - [`config`]: `config.toml`, with defaults for every key.
 //! - [`reply`]: what the bot says, as plain data for any front end to render.
 //! - [`commands`]: the chat commands (`/ask`, `/sources`, …), shared by every front end.
+//! - [`console`]: the same commands from lines of text, for trying the bot without Discord.
 //! - [`discord`]: the Discord front end (serenity); the only module that knows Discord.
 //!
 //! Invariant: everything but [`discord`] is chat-agnostic: it knows nothing of Discord, reads no
@@ -20,6 +21,7 @@
 pub mod answer;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod corpus;
 pub mod discord;
 mod error;

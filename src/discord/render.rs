@@ -59,6 +59,24 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Escaping for titles and field names, where Discord renders emphasis but not links, lists,
+/// headings or quotes: only emphasis, code, spoilers and mentions need neutralising there, and
+/// leaving brackets alone keeps "[1] Document › Section" readable.
+pub fn escape_heading(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '<' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '@' => out.push_str("@\u{200B}"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 fn chars(s: &str) -> usize {
     s.chars().count()
 }
@@ -166,7 +184,7 @@ pub fn layout(reply: &Reply) -> EmbedParts {
     let title = reply
         .title
         .as_deref()
-        .map(|t| escape_plain_limited(t, limits::TITLE));
+        .map(|t| heading_limited(t, limits::TITLE));
     let footer = reply
         .footer
         .as_deref()
@@ -201,7 +219,7 @@ pub fn layout(reply: &Reply) -> EmbedParts {
 
     let mut fields = Vec::new();
     for f in reply.fields.iter().take(limits::FIELDS) {
-        let name = escape_plain_limited(&f.name, limits::FIELD_NAME);
+        let name = heading_limited(&f.name, limits::FIELD_NAME);
         let name = if name.trim().is_empty() {
             "\u{200B}".to_string()
         } else {
@@ -225,6 +243,18 @@ pub fn layout(reply: &Reply) -> EmbedParts {
         description,
         fields,
         footer,
+    }
+}
+
+/// Escapes a heading and cuts it at a word so the escaped form fits `max`.
+fn heading_limited(s: &str, max: usize) -> String {
+    let mut raw = max;
+    loop {
+        let out = escape_heading(&truncate_words(s, raw));
+        if chars(&out) <= max || raw == 0 {
+            return out;
+        }
+        raw = raw * 3 / 4;
     }
 }
 

@@ -10,16 +10,33 @@ pub fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
 }
 
-/// The real corpus, indexed once per test process into a directory that lives as long.
-pub fn real_index() -> &'static SearchIndex {
-    static INDEX: OnceLock<(tempfile::TempDir, SearchIndex)> = OnceLock::new();
-    let (_, index) = INDEX.get_or_init(|| {
+static INDEX: OnceLock<(tempfile::TempDir, SearchIndex)> = OnceLock::new();
+
+fn shared() -> &'static (tempfile::TempDir, SearchIndex) {
+    INDEX.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         index::rebuild(&corpus_dir(), dir.path()).expect("the bundled corpus builds");
         let index = SearchIndex::open(dir.path()).expect("opens");
         (dir, index)
-    });
-    index
+    })
+}
+
+/// The real corpus, indexed once per test process into a directory that lives as long.
+pub fn real_index() -> &'static SearchIndex {
+    &shared().1
+}
+
+/// Where [`real_index`] lives; read-only for tests (open it, never rebuild it).
+pub fn real_index_dir() -> PathBuf {
+    shared().0.path().to_path_buf()
+}
+
+/// A configuration over the real corpus and the shared index.
+pub fn real_config() -> ohwb_bot::config::Config {
+    let mut c = ohwb_bot::config::Config::default();
+    c.paths.corpus = corpus_dir();
+    c.paths.index = real_index_dir();
+    c
 }
 
 /// Asks the real corpus with the default configuration.

@@ -6,5 +6,11 @@ mod answers;
 mod cli;
 /// Shared fixtures: the real corpus built once into a temporary index, small corpora.
 mod common;
+/// The console front end.
+mod console;
+/// The real serenity client against the fake Discord: registration, every command, limits.
+mod discord;
+/// A fake Discord (REST + gateway) on 127.0.0.1, reusable by any test that drives the bot.
+mod fake_discord;
 /// Building, reopening and refusing to replace the index.
 mod index;

@@ -1,0 +1,79 @@
+//! The console front end: runs the chat commands from lines of text, without Discord, and
+//! prints what the bot would post as readable text.
+//!
+//! Invariant: it goes through the same [`Invocation::parse`] → [`Bot::execute`] path as every
+//! front end and only renders the [`Reply`]; no command behaviour lives here. The console user
+//! is the operator on the host, so it runs with no role restrictions of its own.
+
+use std::io::{BufRead, Write};
+
+use crate::commands::{Bot, Caller, Invocation};
+use crate::reply::{Inline, Reply, Rich};
+
+/// Renders a reply as plain text, the way the console prints it.
+pub fn render(reply: &Reply) -> String {
+    let mut s = String::new();
+    s.push_str(if reply.private {
+        "(only you can see this)\n"
+    } else {
+        "(posted to the channel)\n"
+    });
+    if let Some(t) = &reply.title {
+        s.push_str(&format!("== {t} ==\n"));
+    }
+    if let Some(e) = &reply.echo {
+        let e = e.split_whitespace().collect::<Vec<_>>().join(" ");
+        s.push_str(&format!("> {}\n\n", crate::text::truncate_words(&e, 300)));
+    }
+    s.push_str(&rich(&reply.body));
+    s.push('\n');
+    for f in &reply.fields {
+        s.push_str(&format!("\n{}\n", f.name));
+        for line in rich(&f.value).lines() {
+            s.push_str(&format!("    {line}\n"));
+        }
+    }
+    if let Some(f) = &reply.footer {
+        s.push_str(&format!("\n-- {f}\n"));
+    }
+    s
+}
+
+fn rich(r: &Rich) -> String {
+    r.0.iter()
+        .map(|i| match i {
+            Inline::Text(t) => t.clone(),
+            Inline::Strong(t) => format!("**{t}**"),
+            Inline::Link { text, url } => format!("{text}: {url}"),
+        })
+        .collect()
+}
+
+/// Reads commands from `input` until end of input or `/quit`, writing each reply to `output`.
+/// A bad line gets a message and the loop goes on; only I/O errors end it early.
+pub fn run(bot: &Bot, input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
+    let caller = Caller {
+        roles: Vec::new(),
+        in_guild: true,
+    };
+    for line in input.lines() {
+        let line = line?;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with("//") {
+            continue;
+        }
+        if matches!(line, "/quit" | "/exit") {
+            break;
+        }
+        let text = match Invocation::parse(line, caller.clone()) {
+            Err(message) => format!("{message}\n"),
+            Ok(inv) => match bot.execute(&inv) {
+                Ok(reply) => render(&reply),
+                Err(e) => format!("error: {e}\n"),
+            },
+        };
+        writeln!(output, "{text}")?;
+        output.flush()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,526 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use crate::common::real_config;
+use crate::fake_discord::{FakeDiscord, Interaction, Request, APP_ID, GUILD_ID, PATIENCE};
+use ohwb_bot::commands::Bot;
+use ohwb_bot::discord::{self, Connection};
+
+/// A bot connected to its own fake Discord, stopped cleanly by [`Running::stop`].
+pub struct Running {
+    pub fake: FakeDiscord,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), discord::Error>>,
+}
+
+pub async fn start(bot: Bot, guilds: &[u64], defer_after: Duration) -> Running {
+    let mut fake = FakeDiscord::start().await;
+    let conn = Connection {
+        token: "fake-token".into(),
+        proxy_url: fake.rest_url.clone(),
+        guild_ids: guilds.to_vec(),
+        defer_after,
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(discord::run(Arc::new(bot), conn, async move {
+        let _ = stopped.await;
+    }));
+    let ident = fake.identified().await;
+    assert_eq!(ident["token"], "Bot fake-token");
+    assert_eq!(
+        ident["intents"], 0,
+        "a slash-command bot asks for no intents"
+    );
+    // Registration happens on READY; wait for it so later expectations are about commands only.
+    fake.expect("command registration", |r| {
+        r.method == "PUT" && r.path.ends_with("/commands")
+    })
+    .await;
+    Running { fake, stop, task }
+}
+
+pub async fn start_default() -> Running {
+    start(
+        Bot::open(real_config()).unwrap(),
+        &[GUILD_ID],
+        Duration::from_millis(1500),
+    )
+    .await
+}
+
+impl Running {
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let result = tokio::time::timeout(PATIENCE, self.task)
+            .await
+            .expect("bot stops promptly");
+        result
+            .expect("run task did not panic")
+            .expect("run ended cleanly");
+    }
+
+    /// Sends `interaction` and returns the JSON body of its (immediate) callback.
+    pub async fn ask(&mut self, interaction: Interaction) -> Value {
+        let id = self.fake.send(interaction);
+        self.fake.callback(id).await.body
+    }
+}
+
+fn ask(question: &str) -> Interaction {
+    Interaction::command("ask", &[("question", json!(question))])
+}
+
+fn embed(callback: &Value) -> &Value {
+    &callback["data"]["embeds"][0]
+}
+
+fn assert_no_pings(data: &Value) {
+    assert_eq!(data["allowed_mentions"]["parse"], json!([]), "{data}");
+    assert!(data["allowed_mentions"]["users"]
+        .as_array()
+        .is_none_or(|a| a.is_empty()));
+    assert!(data["allowed_mentions"]["roles"]
+        .as_array()
+        .is_none_or(|a| a.is_empty()));
+}
+
+fn chars(v: &Value) -> usize {
+    v.as_str().map_or(0, |s| s.chars().count())
+}
+
+fn assert_within_limits(e: &Value) {
+    assert!(chars(&e["title"]) <= 256);
+    assert!(chars(&e["description"]) <= 4096);
+    let fields = e["fields"].as_array().cloned().unwrap_or_default();
+    assert!(fields.len() <= 25);
+    let mut total = chars(&e["title"]) + chars(&e["description"]) + chars(&e["footer"]["text"]);
+    for f in &fields {
+        assert!(chars(&f["name"]) <= 256 && chars(&f["value"]) <= 1024);
+        total += chars(&f["name"]) + chars(&f["value"]);
+    }
+    assert!(total <= 6000, "{total}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registers_commands_per_guild_with_their_options() {
+    let mut fake = FakeDiscord::start().await;
+    let conn = Connection {
+        token: "fake-token".into(),
+        proxy_url: fake.rest_url.clone(),
+        guild_ids: vec![GUILD_ID, 5001],
+        defer_after: Duration::from_millis(1500),
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(discord::run(
+        Arc::new(Bot::open(real_config()).unwrap()),
+        conn,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    for guild in [GUILD_ID, 5001] {
+        let path = format!("/api/v10/applications/{APP_ID}/guilds/{guild}/commands");
+        let r: Request = fake
+            .expect("guild registration", |r| {
+                r.method == "PUT" && r.path == path
+            })
+            .await;
+        assert_eq!(r.header("authorization"), Some("Bot fake-token"));
+        let cmds = r.body.as_array().unwrap();
+        let names: Vec<&str> = cmds.iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["ask", "sources", "help"]);
+        let ask = &cmds[0];
+        let opts = ask["options"].as_array().unwrap();
+        let summary: Vec<(&str, u64, bool, bool)> = opts
+            .iter()
+            .map(|o| {
+                (
+                    o["name"].as_str().unwrap(),
+                    o["type"].as_u64().unwrap(),
+                    o["required"].as_bool().unwrap_or(false),
+                    o["autocomplete"].as_bool().unwrap_or(false),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("question", 3, true, false),
+                ("source", 3, false, true),
+                ("share", 5, false, false)
+            ]
+        );
+        assert_eq!(opts[0]["max_length"], 6000);
+    }
+    let _ = stop.send(());
+    tokio::time::timeout(PATIENCE, task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registers_globally_without_guild_ids() {
+    let running = start(
+        Bot::open(real_config()).unwrap(),
+        &[],
+        Duration::from_millis(1500),
+    )
+    .await;
+    let log = running.fake.log.lock().await.clone();
+    let put = log.iter().find(|r| r.method == "PUT").unwrap();
+    assert_eq!(put.path, format!("/api/v10/applications/{APP_ID}/commands"));
+    assert_eq!(put.body.as_array().unwrap().len(), 3);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_replies_privately_with_an_embed_citing_the_right_section() {
+    let mut bot = start_default().await;
+    let cb = bot
+        .ask(ask(
+            "How will occupational health services become easier to reach?",
+        ))
+        .await;
+    assert_eq!(cb["type"], 4, "an immediate message, not deferred");
+    assert_eq!(cb["data"]["flags"], 64, "ephemeral by default");
+    assert_no_pings(&cb["data"]);
+    let e = embed(&cb);
+    let first = e["fields"][0]["name"].as_str().unwrap();
+    assert!(
+        first.starts_with("[1] Growing Occupational Health and Wellbeing Together › "),
+        "{first}"
+    );
+    assert!(
+        first.contains("Inclusion, equality and ease of access"),
+        "{first}"
+    );
+    let value = e["fields"][0]["value"].as_str().unwrap();
+    assert!(value.contains("**"), "matched words in bold: {value}");
+    assert!(value.contains("](https://"), "links to the source: {value}");
+    assert!(
+        e["description"].as_str().unwrap().contains(r"\[1\]"),
+        "answer line points at [1]"
+    );
+    assert_within_limits(e);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_true_posts_for_the_channel() {
+    let mut bot = start_default().await;
+    let mut i = ask("what is the people promise");
+    i.options
+        .push(json!({"name": "share", "type": 5, "value": true}));
+    let cb = bot.ask(i).await;
+    assert_eq!(cb["type"], 4);
+    let flags = cb["data"]["flags"].as_u64().unwrap_or(0);
+    assert_eq!(flags & 64, 0, "not ephemeral when shared");
+    assert_no_pings(&cb["data"]);
+    assert!(embed(&cb)["fields"][0]["name"]
+        .as_str()
+        .unwrap()
+        .contains("People Promise"));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_filter_and_its_autocomplete() {
+    let mut bot = start_default().await;
+    let cb = bot
+        .ask(Interaction::autocomplete(
+            "ask",
+            &[("question", "recommendations")],
+            "source",
+            "boor",
+        ))
+        .await;
+    assert_eq!(cb["type"], 8, "autocomplete result");
+    let choices = cb["data"]["choices"].as_array().unwrap();
+    assert_eq!(choices.len(), 1, "{choices:?}");
+    assert_eq!(
+        choices[0]["name"],
+        "NHS Health and Well-being Review (Boorman Review, 2009)"
+    );
+    let slug = choices[0]["value"].as_str().unwrap().to_string();
+
+    let all = bot
+        .ask(Interaction::autocomplete("ask", &[], "source", ""))
+        .await;
+    let n = all["data"]["choices"].as_array().unwrap().len();
+    assert!((2..=25).contains(&n));
+
+    let i = Interaction::command(
+        "ask",
+        &[
+            ("question", json!("what were the recommendations")),
+            ("source", json!(slug)),
+        ],
+    );
+    let cb = bot.ask(i).await;
+    let fields = embed(&cb)["fields"].as_array().unwrap();
+    assert!(!fields.is_empty());
+    for f in fields {
+        assert!(
+            f["name"].as_str().unwrap().contains("Boorman Review"),
+            "{f}"
+        );
+    }
+
+    let i = Interaction::command(
+        "ask",
+        &[
+            ("question", json!("anything")),
+            ("source", json!("Not a document")),
+        ],
+    );
+    let cb = bot.ask(i).await;
+    assert_eq!(embed(&cb)["title"], "Unknown source");
+    assert_eq!(cb["data"]["flags"], 64);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_and_help_list_what_the_bot_knows() {
+    let mut bot = start_default().await;
+    let cb = bot.ask(Interaction::command("sources", &[])).await;
+    let e = embed(&cb);
+    assert_eq!(e["title"], "What I answer from");
+    let fields = e["fields"].as_array().unwrap();
+    let docs = crate::common::real_index().manifest().documents.len();
+    assert_eq!(fields.len(), docs);
+    assert!(
+        fields[0]["name"].as_str().unwrap().contains("Growing"),
+        "strategy first"
+    );
+    assert!(fields
+        .iter()
+        .all(|f| f["value"].as_str().unwrap().contains("passages")));
+    assert_no_pings(&cb["data"]);
+
+    let cb = bot.ask(Interaction::command("help", &[])).await;
+    let names: Vec<&str> = embed(&cb)["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(names.iter().any(|n| n.starts_with("/ask")), "{names:?}");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anyone_can_ask_in_a_dm_or_with_any_roles() {
+    let mut bot = start_default().await;
+    let cb = bot.ask(ask("what is the people promise").in_dm()).await;
+    assert_eq!(cb["data"]["flags"], 64);
+    assert!(embed(&cb)["fields"][0]["name"]
+        .as_str()
+        .unwrap()
+        .contains("People Promise"));
+    let cb = bot
+        .ask(ask("what is the people promise").with_roles(&[1, 2, 3]))
+        .await;
+    assert!(embed(&cb)["fields"][0]["name"]
+        .as_str()
+        .unwrap()
+        .contains("People Promise"));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_questions_get_a_kind_not_covered_reply() {
+    let mut bot = start_default().await;
+    let cb = bot.ask(ask("what is on the canteen menu today?")).await;
+    let e = embed(&cb);
+    assert_eq!(e["title"], "Not covered by the strategy");
+    assert!(
+        e["fields"].as_array().is_none_or(|f| f.is_empty()),
+        "no citations"
+    );
+    assert!(e["description"].as_str().unwrap().contains("/sources"));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_questions_cannot_ping_inject_markdown_or_break_limits() {
+    let mut bot = start_default().await;
+    let nasty = format!(
+        "@everyone @here <@6000> <@&5000> **bold** [click](https://evil.example) `code` > quote # head {}",
+        "occupational health access ".repeat(200)
+    );
+    let nasty: String = nasty.chars().take(5000).collect();
+    let cb = bot.ask(ask(&nasty)).await;
+    assert_eq!(cb["type"], 4);
+    assert_no_pings(&cb["data"]);
+    let e = embed(&cb);
+    assert_within_limits(e);
+    let d = e["description"].as_str().unwrap();
+    assert!(!d.contains("@everyone") && !d.contains("@here"), "{d}");
+    assert!(
+        !d.contains("<@6000") && !d.contains("<@&5000"),
+        "no mention syntax survives: {d}"
+    );
+    assert!(
+        !d.contains("**bold**") && !d.contains("[click](https://evil"),
+        "{d}"
+    );
+    assert!(cb["data"]["content"].as_str().is_none_or(|c| c.is_empty()));
+
+    // Answered despite the noise, and the echoed question still cannot ping or format.
+    let cb = bot
+        .ask(ask(
+            "@everyone **how** will _occupational health_ be easier to access? <@6000>",
+        ))
+        .await;
+    assert_no_pings(&cb["data"]);
+    let e = embed(&cb);
+    assert!(
+        e["fields"][0]["name"]
+            .as_str()
+            .unwrap()
+            .contains("ease of access"),
+        "{e}"
+    );
+    let d = e["description"].as_str().unwrap();
+    assert!(
+        d.contains(r"\*\*how\*\*") && d.contains(r"\_occupational"),
+        "{d}"
+    );
+    assert!(!d.contains("@everyone") && !d.contains("<@6000"), "{d}");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_replies_are_deferred_then_edited() {
+    // A zero deferral budget forces the path a slow search takes.
+    let mut bot = start(
+        Bot::open(real_config()).unwrap(),
+        &[GUILD_ID],
+        Duration::ZERO,
+    )
+    .await;
+    let id = bot.fake.send(ask("what are the four strategic drivers"));
+    let cb = bot.fake.callback(id).await;
+    assert_eq!(cb.body["type"], 5, "deferred first");
+    assert_eq!(
+        cb.body["data"]["flags"], 64,
+        "the deferral is already private"
+    );
+    let edit = bot.fake.edit(id).await;
+    assert_no_pings(&edit.body);
+    let e = &edit.body["embeds"][0];
+    assert!(
+        e["fields"][0]["name"]
+            .as_str()
+            .unwrap()
+            .contains("The four strategic drivers"),
+        "{e}"
+    );
+
+    let mut shared = ask("what are the four strategic drivers");
+    shared
+        .options
+        .push(json!({"name": "share", "type": 5, "value": true}));
+    let id = bot.fake.send(shared);
+    let cb = bot.fake.callback(id).await;
+    assert_eq!(cb.body["type"], 5);
+    assert_eq!(
+        cb.body["data"]["flags"].as_u64().unwrap_or(0) & 64,
+        0,
+        "a shared answer defers publicly"
+    );
+    bot.fake.edit(id).await;
+    bot.stop().await;
+}
+
+/// The real binary: `ohwb-bot serve` against the fake Discord, configured the way a deployment
+/// behind a REST proxy is, then stopped with SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_serve_binary_answers_and_stops_on_sigterm_without_logging_secrets() {
+    let mut fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let cfg = real_config();
+    std::fs::write(
+        &config,
+        format!(
+            "[paths]\ncorpus = {:?}\nindex = {:?}\n\n[discord]\ntoken_env = \"OHWB_TEST_TOKEN\"\nproxy_url = {:?}\nguild_ids = [{GUILD_ID}]\n",
+            cfg.paths.corpus, cfg.paths.index, fake.rest_url
+        ),
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .env("OHWB_TEST_TOKEN", "secret-token-123")
+        // Even at the most verbose level nothing private may be logged.
+        .env("OHWB_LOG", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    // Drain stderr as it comes: a full pipe would stall the bot's logging and so the bot.
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = tokio::spawn(async move {
+        let mut s = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut s)
+            .await
+            .map(|_| s)
+    });
+    fake.identified().await;
+    let path = format!("/api/v10/applications/{APP_ID}/guilds/{GUILD_ID}/commands");
+    fake.expect("registration", |r| r.method == "PUT" && r.path == path)
+        .await;
+
+    let question = "my back pain is awful, how will occupational health become easier to reach?";
+    let id = fake.send(ask(question));
+    let cb = fake.callback(id).await;
+    assert_eq!(cb.header("authorization"), Some("Bot secret-token-123"));
+    assert_eq!(cb.body["data"]["flags"], 64);
+    assert!(cb.body["data"]["embeds"][0]["fields"][0]["name"]
+        .as_str()
+        .unwrap()
+        .contains("ease of access"));
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = tokio::time::timeout(PATIENCE, child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    let logs = logs.await.unwrap().unwrap();
+    assert!(logs.contains("replied"), "the command is logged: {logs}");
+    assert!(!logs.contains("secret-token-123"), "token leaked into logs");
+    assert!(
+        !logs.contains("back pain"),
+        "question text leaked into logs"
+    );
+    assert!(
+        !logs.contains("6000") && !logs.contains("staff-member"),
+        "user identity leaked into logs"
+    );
+}
+
+#[test]
+fn serve_without_a_token_refuses_clearly() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
+        .args(["serve"])
+        .env_remove("DISCORD_TOKEN")
+        .current_dir(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("DISCORD_TOKEN is not set"), "{err}");
+}
