@@ -17,7 +17,7 @@ use ohwb_bot::answer::{self, Answer, AskOptions};
 use ohwb_bot::commands::Bot;
 use ohwb_bot::config::Config;
 use ohwb_bot::index::{self, Freshness, SearchIndex};
-use ohwb_bot::{console, corpus, discord};
+use ohwb_bot::{console, corpus, discord, resources};
 
 /// Answers NHS staff questions about the Growing Occupational Health and Wellbeing Together
 /// strategy, citing the passages it answers from.
@@ -61,6 +61,11 @@ enum Command {
     Index,
     /// Validate the corpus and list every problem with file and line.
     Check,
+    /// Post, list or remove resource links (the same rules as /resource in chat).
+    Resource {
+        #[command(subcommand)]
+        action: ResourceAction,
+    },
     /// Connect to Discord and serve the slash commands (token from the environment).
     Serve,
     /// Run the chat commands locally: type lines such as `/ask what is OHWB?` or `/sources`.
@@ -70,6 +75,36 @@ enum Command {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ResourceAction {
+    /// Store a resource link and make it searchable at once.
+    Add {
+        /// The link (https://).
+        #[arg(long)]
+        url: String,
+        /// A short title (up to 200 characters).
+        #[arg(long)]
+        title: String,
+        /// What it is and who it is for (up to 2000 characters).
+        #[arg(long)]
+        summary: String,
+        /// Comma-separated tags.
+        #[arg(long, default_value = "")]
+        tags: String,
+    },
+    /// List posted resources.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a posted resource by id.
+    Remove {
+        /// The id shown by `resource list`.
+        id: String,
     },
 }
 
@@ -227,6 +262,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
+        Command::Resource { action } => resource(settings, action),
         Command::Serve => serve(settings),
         Command::Console => {
             let bot = open_bot(settings)?;
@@ -256,6 +292,80 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+fn resource(settings: Settings, action: ResourceAction) -> Result<ExitCode> {
+    let corpus_dir = settings.corpus_dir()?.clone();
+    let policy = resources::Policy {
+        allow_http: settings.config.resources.allow_http,
+    };
+    let reindex = |what: &str| match index::rebuild(&corpus_dir, &settings.index) {
+        Ok(r) => eprintln!(
+            "{what}; reindexed {} documents, {} passages.",
+            r.documents, r.passages
+        ),
+        Err(e) => eprintln!("warning: {what}, but the index was not rebuilt: {e:#}"),
+    };
+    match action {
+        ResourceAction::Add {
+            url,
+            title,
+            summary,
+            tags,
+        } => {
+            let posted_by = match std::env::var("USER") {
+                Ok(u) if !u.is_empty() => format!("cli ({u})"),
+                _ => "cli".to_string(),
+            };
+            let new = resources::NewResource {
+                url,
+                title,
+                summary,
+                tags,
+                posted_by,
+            };
+            let saved = resources::add(&corpus_dir, &new, policy)?;
+            println!("{}", saved.id);
+            reindex(&format!("saved as {}", saved.id));
+        }
+        ResourceAction::List { json } => {
+            let list = resources::list(&corpus_dir)?;
+            if json {
+                let rows: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "id": r.id, "title": r.title, "url": r.url, "summary": r.summary,
+                            "tags": r.tags, "posted_at": r.posted_at, "posted_by": r.posted_by,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if list.is_empty() {
+                println!("No resources have been posted yet.");
+            } else {
+                for r in &list {
+                    println!(
+                        "{}  {}
+    {}
+    tags: {}  posted {} by {}",
+                        r.id,
+                        r.title,
+                        r.url,
+                        r.tags.join(", "),
+                        r.posted_at,
+                        r.posted_by
+                    );
+                }
+            }
+        }
+        ResourceAction::Remove { id } => {
+            let removed = resources::remove(&corpus_dir, &id)?;
+            println!("{}", removed.id);
+            reindex(&format!("removed {}", removed.id));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The command layer over the resolved paths.
 fn open_bot(settings: Settings) -> Result<Bot> {
     settings.corpus_dir()?;
@@ -276,7 +386,19 @@ fn serve(settings: Settings) -> Result<ExitCode> {
              developer portal there (it is read from the environment only, never from a file)"
         ),
     };
+    let watch = settings.config.index.clone();
     let bot = std::sync::Arc::new(open_bot(settings)?);
+    let stop_watcher = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = watch.watch.then(|| {
+        tracing::info!(
+            interval_ms = watch.watch_interval_ms,
+            "watching the corpus for changes"
+        );
+        bot.spawn_watcher(
+            std::time::Duration::from_millis(watch.watch_interval_ms),
+            stop_watcher.clone(),
+        )
+    });
     let conn = discord::Connection {
         token,
         proxy_url: discord_cfg.proxy_url,
@@ -284,7 +406,13 @@ fn serve(settings: Settings) -> Result<ExitCode> {
         defer_after: std::time::Duration::from_millis(discord_cfg.defer_after_ms),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async move { discord::run(bot, conn, shutdown_signal()).await })?;
+    let result = runtime.block_on(async move { discord::run(bot, conn, shutdown_signal()).await });
+    stop_watcher.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(w) = watcher {
+        w.thread().unpark();
+        let _ = w.join();
+    }
+    result?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -22,6 +22,51 @@ pub struct Config {
     pub answer: AnswerConfig,
     /// Connecting to Discord.
     pub discord: DiscordConfig,
+    /// Who may do what.
+    pub roles: RolesConfig,
+    /// Posted resources.
+    pub resources: ResourcesConfig,
+    /// Index maintenance.
+    pub index: IndexConfig,
+}
+
+/// `[roles]`: Discord role ids. Checked by the bot on every command, whatever Discord's own
+/// command permissions say.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RolesConfig {
+    /// May post and remove resources.
+    pub oh_team: Vec<u64>,
+    /// May reindex, and do everything the OH team may.
+    pub admin: Vec<u64>,
+}
+
+/// `[resources]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResourcesConfig {
+    /// Accept `http://` links as well as `https://`. Default false.
+    pub allow_http: bool,
+}
+
+/// `[index]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexConfig {
+    /// Reindex automatically when files under the corpus change (while serving). Default false.
+    pub watch: bool,
+    /// How often the watcher looks for changes, in milliseconds; a change is indexed once it
+    /// has been stable for one more interval. Default 2000.
+    pub watch_interval_ms: u64,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            watch: false,
+            watch_interval_ms: 2000,
+        }
+    }
 }
 
 /// `[discord]`
@@ -132,6 +177,9 @@ impl Config {
         }
         if !(0.0..=1.0).contains(&config.answer.min_relative_score) {
             return Err("answer.min_relative_score must be between 0 and 1".into());
+        }
+        if config.index.watch_interval_ms < 100 {
+            return Err("index.watch_interval_ms must be at least 100".into());
         }
         if config.discord.token_env.trim().is_empty() {
             return Err("discord.token_env must name an environment variable".into());

@@ -52,10 +52,7 @@ fn rich(r: &Rich) -> String {
 /// Reads commands from `input` until end of input or `/quit`, writing each reply to `output`.
 /// A bad line gets a message and the loop goes on; only I/O errors end it early.
 pub fn run(bot: &Bot, input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
-    let caller = Caller {
-        roles: Vec::new(),
-        in_guild: true,
-    };
+    let caller = Caller::operator("console");
     for line in input.lines() {
         let line = line?;
         let line = line.trim();

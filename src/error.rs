@@ -41,6 +41,9 @@ pub enum Error {
     /// tantivy failed while building or searching.
     #[error("search engine: {0}")]
     Search(#[from] tantivy::TantivyError),
+    /// Another build holds the index lock.
+    #[error("another reindex is running")]
+    Busy,
     /// The caller asked for something that does not exist (an unknown document, say).
     #[error("{0}")]
     NotFound(String),

@@ -192,7 +192,7 @@ pub fn read_manifest(index_dir: &Path) -> Result<Option<Manifest>> {
 /// Holds the index directory's build lock for as long as it lives.
 struct BuildLock(#[allow(dead_code)] File);
 
-fn lock(index_dir: &Path) -> Result<BuildLock> {
+fn lock(index_dir: &Path, wait: bool) -> Result<BuildLock> {
     let path = index_dir.join(".lock");
     let file = File::options()
         .create(true)
@@ -200,16 +200,34 @@ fn lock(index_dir: &Path) -> Result<BuildLock> {
         .write(true)
         .open(&path)
         .map_err(|e| Error::io(&path, e))?;
-    file.lock().map_err(|e| Error::io(&path, e))?;
+    if wait {
+        file.lock().map_err(|e| Error::io(&path, e))?;
+    } else {
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Busy),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+    }
     Ok(BuildLock(file))
 }
 
-/// Loads the corpus from `corpus_dir` and builds a new generation from it.
+/// Loads the corpus from `corpus_dir` and builds a new generation from it, waiting for any
+/// build already running (in this or another process) to finish first.
 ///
 /// Fails with [`Error::Corpus`], naming every bad file, without touching the served index.
 pub fn rebuild(corpus_dir: &Path, index_dir: &Path) -> Result<BuildReport> {
+    rebuild_inner(corpus_dir, index_dir, true)
+}
+
+/// Like [`rebuild`], but fails at once with [`Error::Busy`] when another build is running.
+pub fn try_rebuild(corpus_dir: &Path, index_dir: &Path) -> Result<BuildReport> {
+    rebuild_inner(corpus_dir, index_dir, false)
+}
+
+fn rebuild_inner(corpus_dir: &Path, index_dir: &Path, wait: bool) -> Result<BuildReport> {
     std::fs::create_dir_all(index_dir).map_err(|e| Error::io(index_dir, e))?;
-    let _lock = lock(index_dir)?;
+    let _lock = lock(index_dir, wait)?;
     // Fingerprint before loading: an edit made during the build then makes the index look
     // stale and causes another build, rather than being silently missed.
     let fp = fingerprint(corpus_dir)?;
@@ -267,6 +285,7 @@ fn build_locked(corpus: &Corpus, index_dir: &Path, fingerprint: String) -> Resul
     }
     writer.commit()?;
     writer.wait_merging_threads()?;
+    crate::testing::pause_point("index-generation-written");
 
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
@@ -293,6 +312,7 @@ fn write_manifest(index_dir: &Path, manifest: &Manifest) -> Result<()> {
     let mut file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     file.write_all(&bytes).map_err(|e| Error::io(&tmp, e))?;
     file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    crate::testing::pause_point("index-manifest-written");
     let dest = index_dir.join(MANIFEST);
     std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
     // Make the rename itself durable before anyone is told the build succeeded.

@@ -8,6 +8,7 @@
 //! - [`index`]: builds, stores and searches the tantivy passage index under `index/`.
 //! - [`answer`]: turns a question into an [`answer::Answer`]: a short answer line and citations.
 //! - [`config`]: `config.toml`, with defaults for every key.
+//! - [`resources`]: resource links posted by OH teams, stored as corpus files.
 //! - [`reply`]: what the bot says, as plain data for any front end to render.
 //! - [`commands`]: the chat commands (`/ask`, `/sources`, …), shared by every front end.
 //! - [`console`]: the same commands from lines of text, for trying the bot without Discord.
@@ -27,6 +28,8 @@ pub mod discord;
 mod error;
 pub mod index;
 pub mod reply;
+pub mod resources;
+mod testing;
 mod text;
 
 pub use error::{Error, Result};

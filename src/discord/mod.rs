@@ -19,14 +19,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serenity::all::{
-    Command, CommandDataOptionValue, CommandInteraction, CommandOptionType, Context,
-    CreateAllowedMentions, CreateCommand, CreateCommandOption, CreateInteractionResponse,
+    Command, CommandDataOption, CommandDataOptionValue, CommandInteraction, CommandOptionType,
+    Context, CreateAllowedMentions, CreateCommand, CreateCommandOption, CreateInteractionResponse,
     EventHandler, GatewayIntents, GuildId, HttpBuilder, Interaction, Ready,
 };
 use serenity::async_trait;
 use serenity::client::ClientBuilder;
 
-use crate::commands::{specs, Bot, Caller, Invocation, OptionKind, Value};
+use crate::commands::{specs, Bot, Caller, Invocation, OptionKind, OptionSpec, Value};
 use crate::reply::{Reply, Rich, Tone};
 
 /// What can stop the Discord front end.
@@ -107,30 +107,47 @@ struct Handler {
     defer_after: Duration,
 }
 
+fn option_builder(o: &OptionSpec) -> CreateCommandOption {
+    let kind = match o.kind {
+        OptionKind::String => CommandOptionType::String,
+        OptionKind::Boolean => CommandOptionType::Boolean,
+        OptionKind::Integer => CommandOptionType::Integer,
+    };
+    let mut b = CreateCommandOption::new(kind, o.name, o.description).required(o.required);
+    if o.autocomplete {
+        b = b.set_autocomplete(true);
+    }
+    if let Some(n) = o.max_length {
+        b = b.max_length(n);
+    }
+    if o.kind == OptionKind::Integer {
+        b = b.min_int_value(1);
+    }
+    b
+}
+
 /// The slash commands as Discord registers them.
 pub fn command_builders() -> Vec<CreateCommand> {
     specs()
         .into_iter()
         .map(|spec| {
-            let options = spec
-                .options
-                .iter()
-                .map(|o| {
-                    let kind = match o.kind {
-                        OptionKind::String => CommandOptionType::String,
-                        OptionKind::Boolean => CommandOptionType::Boolean,
-                    };
-                    let mut b =
-                        CreateCommandOption::new(kind, o.name, o.description).required(o.required);
-                    if o.autocomplete {
-                        b = b.set_autocomplete(true);
-                    }
-                    if let Some(n) = o.max_length {
-                        b = b.max_length(n);
-                    }
-                    b
-                })
-                .collect();
+            let options = if spec.subcommands.is_empty() {
+                spec.options.iter().map(option_builder).collect()
+            } else {
+                spec.subcommands
+                    .iter()
+                    .map(|sub| {
+                        sub.options.iter().fold(
+                            CreateCommandOption::new(
+                                CommandOptionType::SubCommand,
+                                sub.name,
+                                sub.description,
+                            ),
+                            |b, o| b.add_sub_option(option_builder(o)),
+                        )
+                    })
+                    .collect()
+            };
             CreateCommand::new(spec.name)
                 .description(spec.description)
                 .set_options(options)
@@ -138,20 +155,42 @@ pub fn command_builders() -> Vec<CreateCommand> {
         .collect()
 }
 
-/// The command layer's view of an interaction: no ids or names, only what it needs.
-fn invocation(cmd: &CommandInteraction) -> Invocation {
-    let mut options = std::collections::BTreeMap::new();
-    for o in &cmd.data.options {
+fn option_values(
+    opts: &[CommandDataOption],
+    out: &mut std::collections::BTreeMap<String, Value>,
+    subcommand: &mut Option<String>,
+) {
+    for o in opts {
         let value = match &o.value {
             CommandDataOptionValue::String(s) => Value::Str(s.clone()),
             CommandDataOptionValue::Boolean(b) => Value::Bool(*b),
+            CommandDataOptionValue::Integer(n) => Value::Int(*n),
             CommandDataOptionValue::Autocomplete { value, .. } => Value::Str(value.clone()),
+            CommandDataOptionValue::SubCommand(inner) => {
+                *subcommand = Some(o.name.clone());
+                option_values(inner, out, subcommand);
+                continue;
+            }
             _ => continue,
         };
-        options.insert(o.name.clone(), value);
+        out.insert(o.name.clone(), value);
     }
+}
+
+/// The command layer's view of an interaction: roles and a display name, no ids.
+fn invocation(cmd: &CommandInteraction) -> Invocation {
+    let mut options = std::collections::BTreeMap::new();
+    let mut subcommand = None;
+    option_values(&cmd.data.options, &mut options, &mut subcommand);
+    let name = cmd
+        .member
+        .as_ref()
+        .and_then(|m| m.nick.clone())
+        .or_else(|| cmd.user.global_name.clone())
+        .unwrap_or_else(|| cmd.user.name.clone());
     Invocation {
         command: cmd.data.name.clone(),
+        subcommand,
         options,
         caller: Caller {
             roles: cmd
@@ -160,6 +199,8 @@ fn invocation(cmd: &CommandInteraction) -> Invocation {
                 .map(|m| m.roles.iter().map(|r| r.get()).collect())
                 .unwrap_or_default(),
             in_guild: cmd.guild_id.is_some(),
+            operator: false,
+            name,
         },
     }
 }
@@ -229,7 +270,7 @@ impl Handler {
     async fn on_command(&self, ctx: &Context, cmd: CommandInteraction) {
         let started = Instant::now();
         let inv = invocation(&cmd);
-        let name = inv.command.clone();
+        let name = inv.full_name();
         let private = self.bot.is_private(&inv);
         let bot = self.bot.clone();
         let mut task = tokio::task::spawn_blocking(move || bot.execute(&inv));
@@ -298,9 +339,15 @@ impl Handler {
         let Some(focused) = cmd.data.autocomplete() else {
             return;
         };
-        let choices = self
-            .bot
-            .autocomplete(&cmd.data.name, focused.name, focused.value);
+        let inv = invocation(&cmd);
+        // Autocomplete cannot be deferred and reads the corpus directory for resources: keep
+        // it off the async threads like every other command.
+        let bot = self.bot.clone();
+        let (option, partial) = (focused.name.to_string(), focused.value.to_string());
+        let choices =
+            tokio::task::spawn_blocking(move || bot.autocomplete(&inv, &option, &partial))
+                .await
+                .unwrap_or_default();
         let response = CreateInteractionResponse::Autocomplete(render::choices(&choices));
         if let Err(e) = cmd.create_response(&ctx.http, response).await {
             tracing::warn!(command = %cmd.data.name, error = %e, "could not send suggestions");

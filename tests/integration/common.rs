@@ -68,3 +68,45 @@ pub fn temp_corpus(files: &[(&str, String)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// A private copy of the real corpus (for tests that post, remove or break files), with its own
+/// empty index directory.
+pub fn corpus_copy() -> (tempfile::TempDir, ohwb_bot::config::Config) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&corpus_dir(), &dir.path().join("corpus"));
+    let mut c = ohwb_bot::config::Config::default();
+    c.paths.corpus = dir.path().join("corpus");
+    c.paths.index = dir.path().join("index");
+    (dir, c)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir` with its bytes, to prove an operation changed nothing.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    fn walk(d: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            if e.file_type().unwrap().is_dir() {
+                walk(&e.path(), out);
+            } else if !e.file_name().to_string_lossy().starts_with('.') {
+                out.push((e.path(), std::fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    walk(dir, &mut out);
+    out.sort();
+    out
+}

@@ -131,7 +131,27 @@ async fn registers_commands_per_guild_with_their_options() {
         assert_eq!(r.header("authorization"), Some("Bot fake-token"));
         let cmds = r.body.as_array().unwrap();
         let names: Vec<&str> = cmds.iter().map(|c| c["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["ask", "sources", "help"]);
+        assert_eq!(names, ["ask", "sources", "resource", "reindex", "help"]);
+        let resource = &cmds[2];
+        let subs: Vec<(&str, u64)> = resource["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o["name"].as_str().unwrap(), o["type"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(
+            subs,
+            [("add", 1), ("list", 1), ("remove", 1)],
+            "subcommands"
+        );
+        let add_opts: Vec<&str> = resource["options"][0]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(add_opts, ["url", "title", "summary", "tags"]);
+        assert_eq!(resource["options"][2]["options"][0]["autocomplete"], true);
         let ask = &cmds[0];
         let opts = ask["options"].as_array().unwrap();
         let summary: Vec<(&str, u64, bool, bool)> = opts
@@ -174,7 +194,7 @@ async fn registers_globally_without_guild_ids() {
     let log = running.fake.log.lock().await.clone();
     let put = log.iter().find(|r| r.method == "PUT").unwrap();
     assert_eq!(put.path, format!("/api/v10/applications/{APP_ID}/commands"));
-    assert_eq!(put.body.as_array().unwrap().len(), 3);
+    assert_eq!(put.body.as_array().unwrap().len(), 5);
     running.stop().await;
 }
 
@@ -523,4 +543,138 @@ fn serve_without_a_token_refuses_clearly() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("DISCORD_TOKEN is not set"), "{err}");
+}
+
+const OH_TEAM: u64 = 111;
+const ADMIN: u64 = 222;
+
+fn add_resource(url: &str) -> Interaction {
+    Interaction::subcommand(
+        "resource",
+        "add",
+        &[
+            ("url", json!(url)),
+            ("title", json!("Menopause support at work")),
+            ("summary", json!("Guidance for staff and managers on menopause symptoms and reasonable adjustments at work.")),
+            ("tags", json!("menopause, adjustments")),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_are_enforced_by_the_bot_on_every_command() {
+    let (_dir, mut config) = crate::common::corpus_copy();
+    config.roles.oh_team = vec![OH_TEAM];
+    config.roles.admin = vec![ADMIN];
+    let corpus = config.paths.corpus.clone();
+    let mut bot = start(
+        Bot::open(config).unwrap(),
+        &[GUILD_ID],
+        Duration::from_millis(1500),
+    )
+    .await;
+    let before = crate::common::snapshot(&corpus);
+
+    // Staff without roles: refused, told which role is needed, nothing stored.
+    let cb = bot
+        .ask(add_resource("https://example.org/menopause").with_roles(&[999]))
+        .await;
+    assert_eq!(embed(&cb)["title"], "Not allowed");
+    assert!(
+        embed(&cb)["description"]
+            .as_str()
+            .unwrap()
+            .contains("OH team role"),
+        "{cb}"
+    );
+    assert_eq!(cb["data"]["flags"], 64);
+    let cb = bot.ask(Interaction::command("reindex", &[])).await;
+    assert!(
+        embed(&cb)["description"]
+            .as_str()
+            .unwrap()
+            .contains("admin role"),
+        "{cb}"
+    );
+    assert_eq!(crate::common::snapshot(&corpus), before);
+
+    // An admin in a DM has no guild roles to check: refused.
+    let cb = bot
+        .ask(add_resource("https://example.org/menopause").in_dm())
+        .await;
+    assert!(
+        embed(&cb)["description"]
+            .as_str()
+            .unwrap()
+            .contains("direct messages"),
+        "{cb}"
+    );
+
+    // The OH team may post; the answer is cited straight away; staff can list it.
+    let cb = bot
+        .ask(add_resource("https://example.org/menopause").with_roles(&[OH_TEAM]))
+        .await;
+    assert_eq!(embed(&cb)["title"], "Resource saved", "{cb}");
+    let cb = bot
+        .ask(ask("menopause reasonable adjustments at work"))
+        .await;
+    assert!(
+        embed(&cb)["fields"][0]["value"]
+            .as_str()
+            .unwrap()
+            .contains("https://example.org/menopause"),
+        "{cb}"
+    );
+    let cb = bot
+        .ask(Interaction::subcommand("resource", "list", &[]))
+        .await;
+    assert!(
+        embed(&cb)["fields"][0]["name"]
+            .as_str()
+            .unwrap()
+            .contains("Menopause support"),
+        "{cb}"
+    );
+
+    // …but not reindex; an admin may.
+    let cb = bot
+        .ask(Interaction::command("reindex", &[]).with_roles(&[OH_TEAM]))
+        .await;
+    assert_eq!(embed(&cb)["title"], "Not allowed");
+    let cb = bot
+        .ask(Interaction::command("reindex", &[]).with_roles(&[ADMIN]))
+        .await;
+    assert_eq!(embed(&cb)["title"], "Reindex complete", "{cb}");
+
+    // Removal: ids are offered while typing, and staff cannot remove.
+    let cb = bot
+        .ask(Interaction::sub_autocomplete(
+            "resource", "remove", "id", "meno",
+        ))
+        .await;
+    let choice = &cb["data"]["choices"][0];
+    assert!(
+        choice["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Menopause support at work (r-"),
+        "{cb}"
+    );
+    let id = choice["value"].as_str().unwrap().to_string();
+    let cb = bot
+        .ask(Interaction::subcommand(
+            "resource",
+            "remove",
+            &[("id", json!(id))],
+        ))
+        .await;
+    assert_eq!(embed(&cb)["title"], "Not allowed");
+    let cb = bot
+        .ask(
+            Interaction::subcommand("resource", "remove", &[("id", json!(id))])
+                .with_roles(&[ADMIN]),
+        )
+        .await;
+    assert_eq!(embed(&cb)["title"], "Resource removed", "{cb}");
+    bot.stop().await;
 }

@@ -161,6 +161,30 @@ impl Interaction {
         }
     }
 
+    /// A subcommand (`/resource add …`) with (name, value) options.
+    pub fn subcommand(name: &str, sub: &str, options: &[(&str, Value)]) -> Interaction {
+        let inner = Interaction::command(sub, options).options;
+        Interaction {
+            kind: 2,
+            name: name.into(),
+            options: vec![json!({"name": sub, "type": 1, "options": inner})],
+            roles: Vec::new(),
+            in_guild: true,
+        }
+    }
+
+    /// Autocomplete inside a subcommand.
+    pub fn sub_autocomplete(name: &str, sub: &str, focused: &str, partial: &str) -> Interaction {
+        let inner = json!([{"name": focused, "type": 3, "value": partial, "focused": true}]);
+        Interaction {
+            kind: 4,
+            name: name.into(),
+            options: vec![json!({"name": sub, "type": 1, "options": inner})],
+            roles: Vec::new(),
+            in_guild: true,
+        }
+    }
+
     /// An autocomplete request while the user types `partial` into option `focused`.
     pub fn autocomplete(
         name: &str,

@@ -14,3 +14,5 @@ mod discord;
 mod fake_discord;
 /// Building, reopening and refusing to replace the index.
 mod index;
+/// Posting and removing resources, reindexing, crash safety and the watcher.
+mod resources;

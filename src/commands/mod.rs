@@ -11,16 +11,23 @@
 //!   ordinary reply with [`Tone::Error`] that says what to do instead.
 //! - The question text is never logged here.
 
+mod admin;
+mod ask;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
-use crate::answer::{self, Answer, AskOptions};
 use crate::config::Config;
-use crate::index::{self, DocInfo, Freshness, SearchIndex};
-use crate::reply::{Field, Reply, Rich, Tone};
+use crate::index::{self, Freshness, SearchIndex};
+use crate::reply::{Reply, Rich, Tone};
+use crate::resources;
 use crate::text::truncate_words;
 use crate::Result;
+
+pub use admin::ReindexOutcome;
+pub use ask::answer_reply;
 
 /// The type of a command option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +36,8 @@ pub enum OptionKind {
     String,
     /// true / false.
     Boolean,
+    /// A whole number (at least 1).
+    Integer,
 }
 
 /// One option of a command, as a chat registers it.
@@ -55,8 +64,42 @@ pub struct CommandSpec {
     pub name: &'static str,
     /// Shown to users (≤ 100 chars).
     pub description: &'static str,
-    /// Options, required ones first.
+    /// Options, required ones first. Empty when the command has subcommands.
     pub options: Vec<OptionSpec>,
+    /// Subcommands (`/resource add`); a command has either these or options.
+    pub subcommands: Vec<CommandSpec>,
+}
+
+fn opt(
+    name: &'static str,
+    description: &'static str,
+    kind: OptionKind,
+    required: bool,
+) -> OptionSpec {
+    OptionSpec {
+        name,
+        description,
+        kind,
+        required,
+        autocomplete: false,
+        max_length: None,
+    }
+}
+
+fn text_opt(name: &'static str, description: &'static str, required: bool, max: u16) -> OptionSpec {
+    OptionSpec {
+        max_length: Some(max),
+        ..opt(name, description, OptionKind::String, required)
+    }
+}
+
+fn command(name: &'static str, description: &'static str, options: Vec<OptionSpec>) -> CommandSpec {
+    CommandSpec {
+        name,
+        description,
+        options,
+        subcommands: Vec::new(),
+    }
 }
 
 /// Longest question accepted from a chat (Discord's own option limit is 6000).
@@ -65,48 +108,87 @@ pub const MAX_QUESTION_CHARS: u16 = 6000;
 /// Every command the bot offers.
 pub fn specs() -> Vec<CommandSpec> {
     vec![
-        CommandSpec {
-            name: "ask",
-            description:
-                "Ask about the Growing Occupational Health and Wellbeing Together strategy",
-            options: vec![
+        command(
+            "ask",
+            "Ask about the Growing Occupational Health and Wellbeing Together strategy",
+            vec![
+                text_opt(
+                    "question",
+                    "Your question, in your own words",
+                    true,
+                    MAX_QUESTION_CHARS,
+                ),
                 OptionSpec {
-                    name: "question",
-                    description: "Your question, in your own words",
-                    kind: OptionKind::String,
-                    required: true,
-                    autocomplete: false,
-                    max_length: Some(MAX_QUESTION_CHARS),
-                },
-                OptionSpec {
-                    name: "source",
-                    description: "Only search this document",
-                    kind: OptionKind::String,
-                    required: false,
                     autocomplete: true,
-                    max_length: Some(100),
+                    ..text_opt("source", "Only search this document", false, 100)
                 },
-                OptionSpec {
-                    name: "share",
-                    description:
-                        "Post the answer for everyone in the channel (default: only you see it)",
-                    kind: OptionKind::Boolean,
-                    required: false,
-                    autocomplete: false,
-                    max_length: None,
-                },
+                opt(
+                    "share",
+                    "Post the answer for everyone in the channel (default: only you see it)",
+                    OptionKind::Boolean,
+                    false,
+                ),
+            ],
+        ),
+        command(
+            "sources",
+            "List the documents the bot answers from",
+            Vec::new(),
+        ),
+        CommandSpec {
+            name: "resource",
+            description: "Resource links posted by the OH team",
+            options: Vec::new(),
+            subcommands: vec![
+                command(
+                    "add",
+                    "Post a resource link (OH team)",
+                    vec![
+                        text_opt("url", "The link, starting with https://", true, 2048),
+                        text_opt("title", "A short title (up to 200 characters)", true, 200),
+                        text_opt(
+                            "summary",
+                            "What it is and who it is for (up to 2000 characters)",
+                            true,
+                            2000,
+                        ),
+                        text_opt(
+                            "tags",
+                            "Comma-separated tags, e.g. msk, mental health",
+                            false,
+                            400,
+                        ),
+                    ],
+                ),
+                command(
+                    "list",
+                    "List posted resources",
+                    vec![
+                        text_opt("tag", "Only resources with this tag", false, 40),
+                        opt("page", "Page number", OptionKind::Integer, false),
+                    ],
+                ),
+                command(
+                    "remove",
+                    "Remove a posted resource (OH team)",
+                    vec![OptionSpec {
+                        autocomplete: true,
+                        ..text_opt(
+                            "id",
+                            "The resource's id (start typing its title)",
+                            true,
+                            100,
+                        )
+                    }],
+                ),
             ],
         },
-        CommandSpec {
-            name: "sources",
-            description: "List the documents the bot answers from",
-            options: Vec::new(),
-        },
-        CommandSpec {
-            name: "help",
-            description: "How to use this bot",
-            options: Vec::new(),
-        },
+        command(
+            "reindex",
+            "Rebuild the search index from the corpus (admin)",
+            Vec::new(),
+        ),
+        command("help", "How to use this bot", Vec::new()),
     ]
 }
 
@@ -117,15 +199,33 @@ pub enum Value {
     Str(String),
     /// true / false.
     Bool(bool),
+    /// A whole number.
+    Int(i64),
 }
 
-/// Who is running a command. Carries no identity: only what permission checks need.
+/// Who is running a command: only what permission checks and posting need. Never logged.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caller {
     /// Role ids the member has in the guild.
     pub roles: Vec<u64>,
     /// False in direct messages.
     pub in_guild: bool,
+    /// The operator on the host (console, CLI): not subject to role checks.
+    pub operator: bool,
+    /// Display name, recorded as `posted_by` on resources they post.
+    pub name: String,
+}
+
+impl Caller {
+    /// The local operator (console and CLI).
+    pub fn operator(name: &str) -> Caller {
+        Caller {
+            roles: Vec::new(),
+            in_guild: true,
+            operator: true,
+            name: name.to_string(),
+        }
+    }
 }
 
 /// A command as invoked.
@@ -133,6 +233,8 @@ pub struct Caller {
 pub struct Invocation {
     /// Command name.
     pub command: String,
+    /// Subcommand name, for commands that have them.
+    pub subcommand: Option<String>,
     /// Options by name.
     pub options: BTreeMap<String, Value>,
     /// Who runs it.
@@ -145,6 +247,22 @@ impl Invocation {
         match self.options.get(name) {
             Some(Value::Str(s)) => Some(s.trim()),
             _ => None,
+        }
+    }
+
+    /// A whole-number option; `None` when absent.
+    pub fn int(&self, name: &str) -> Option<i64> {
+        match self.options.get(name) {
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// `command` or `command subcommand`, for messages and logs.
+    pub fn full_name(&self) -> String {
+        match &self.subcommand {
+            Some(sub) => format!("{} {sub}", self.command),
+            None => self.command.clone(),
         }
     }
 
@@ -168,6 +286,25 @@ impl Invocation {
             .into_iter()
             .find(|s| s.name == name)
             .ok_or_else(|| format!("unknown command /{name}; try /help"))?;
+        let (spec, subcommand, args) = if spec.subcommands.is_empty() {
+            (spec, None, args)
+        } else {
+            let args = args.trim_start();
+            let (sub, rest) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+            let sub = sub.to_lowercase();
+            let names: Vec<&str> = spec.subcommands.iter().map(|s| s.name).collect();
+            let found = spec
+                .subcommands
+                .iter()
+                .find(|s| s.name == sub)
+                .cloned()
+                .ok_or_else(|| format!("/{name} needs one of: {}", names.join(", ")))?;
+            (found, Some(sub), rest)
+        };
+        let display = match &subcommand {
+            Some(sub) => format!("{name} {sub}"),
+            None => name.clone(),
+        };
         // Find `opt:` markers for this command's options, at word starts.
         let mut marks: Vec<(usize, usize, &OptionSpec)> = Vec::new();
         for opt in &spec.options {
@@ -189,7 +326,7 @@ impl Invocation {
                 .options
                 .iter()
                 .find(|o| o.required && o.kind == OptionKind::String)
-                .ok_or_else(|| format!("/{name} takes no text; try /help"))?;
+                .ok_or_else(|| format!("/{display} takes no text; try /help"))?;
             options.insert(
                 first.name.to_string(),
                 Value::Str(leading.trim().to_string()),
@@ -205,6 +342,15 @@ impl Invocation {
                     "false" | "no" | "0" => Value::Bool(false),
                     _ => return Err(format!("{}: expected true or false, not `{raw}`", opt.name)),
                 },
+                OptionKind::Integer => match raw.parse::<i64>() {
+                    Ok(n) => Value::Int(n),
+                    Err(_) => {
+                        return Err(format!(
+                            "{}: expected a whole number, not `{raw}`",
+                            opt.name
+                        ))
+                    }
+                },
             };
             options.insert(opt.name.to_string(), value);
         }
@@ -218,6 +364,7 @@ impl Invocation {
         }
         Ok(Invocation {
             command: name,
+            subcommand,
             options,
             caller,
         })
@@ -242,7 +389,14 @@ pub struct Bot {
     corpus_dir: PathBuf,
     index_dir: PathBuf,
     index: RwLock<Arc<SearchIndex>>,
+    /// Held while a reindex runs: one at a time.
+    reindexing: Mutex<()>,
+    /// When the served index was last compared with `current.json` on disk.
+    last_refresh_check: Mutex<Instant>,
 }
+
+/// How often a served index checks whether another process (`ohwb-bot index`) replaced it.
+const REFRESH_EVERY: Duration = Duration::from_secs(1);
 
 impl Bot {
     /// Opens (building when needed) the index for `config`'s paths.
@@ -261,6 +415,8 @@ impl Bot {
             corpus_dir,
             index_dir,
             index: RwLock::new(Arc::new(index)),
+            reindexing: Mutex::new(()),
+            last_refresh_check: Mutex::new(Instant::now()),
         })
     }
 
@@ -269,10 +425,46 @@ impl Bot {
         &self.config
     }
 
-    /// The index currently served. Cheap: a reference count, not a copy.
+    /// The index currently served. Cheap: a reference count, not a copy. A search keeps the
+    /// index it started with even if a reindex swaps in a new one meanwhile.
     pub fn index(&self) -> Arc<SearchIndex> {
         // A poisoned lock only means a writer panicked mid-swap; the Arc inside is still whole.
         self.index.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn swap_index(&self, new: SearchIndex) {
+        *self.index.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(new);
+    }
+
+    /// Serves a generation another process built (`ohwb-bot index`), checked at most once a
+    /// second. A failure to open it keeps the current one.
+    fn refresh_if_rebuilt(&self) {
+        {
+            let mut last = self
+                .last_refresh_check
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if last.elapsed() < REFRESH_EVERY {
+                return;
+            }
+            *last = Instant::now();
+        }
+        let served = self.index().manifest().generation.clone();
+        match index::read_manifest(&self.index_dir) {
+            Ok(Some(m)) if m.generation != served => match SearchIndex::open(&self.index_dir) {
+                Ok(new) => {
+                    tracing::info!(
+                        passages = new.manifest().passage_count(),
+                        "serving an index rebuilt elsewhere"
+                    );
+                    self.swap_index(new);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "a new index appeared but could not be opened")
+                }
+            },
+            _ => {}
+        }
     }
 
     /// Whether the reply to `inv` will be private; known before running it.
@@ -283,123 +475,60 @@ impl Bot {
         }
     }
 
-    /// Runs a command. Blocking (searches the index): call it under `spawn_blocking`.
+    /// Runs a command. Blocking (searches, may reindex): call it under `spawn_blocking`.
     pub fn execute(&self, inv: &Invocation) -> Result<Reply> {
-        let mut reply = match inv.command.as_str() {
-            "ask" => self.ask(inv)?,
-            "sources" => self.sources(),
-            "help" => help(),
-            other => Reply::private(
+        self.refresh_if_rebuilt();
+        let mut reply = match (inv.command.as_str(), inv.subcommand.as_deref()) {
+            ("ask", _) => self.ask(inv)?,
+            ("sources", _) => self.sources(),
+            ("help", _) => ask::help(),
+            ("resource", Some("add")) => self.resource_add(inv),
+            ("resource", Some("list")) => self.resource_list(inv),
+            ("resource", Some("remove")) => self.resource_remove(inv),
+            ("reindex", _) => self.reindex_command(inv),
+            _ => Reply::private(
                 Tone::Error,
-                Rich::plain(format!("I don't know the command /{other}. Try /help.")),
+                Rich::plain(format!(
+                    "I don't know the command /{}. Try /help.",
+                    inv.full_name()
+                )),
             ),
         };
         reply.private = self.is_private(inv);
         Ok(reply)
     }
 
-    fn ask(&self, inv: &Invocation) -> Result<Reply> {
-        let question = inv.str("question").unwrap_or_default();
-        if question.is_empty() {
-            return Ok(Reply::private(
-                Tone::Error,
-                Rich::plain(answer::EMPTY_QUESTION),
-            ));
-        }
-        let index = self.index();
-        let document = match inv.str("source").filter(|s| !s.is_empty()) {
-            None => None,
-            Some(wanted) => {
-                match find_document(&index.manifest().documents, wanted) {
-                    Some(d) => Some(d.slug.clone()),
-                    None => {
-                        let mut r = Reply::private(
-                        Tone::Error,
-                        Rich::plain("I don't have a document called ")
-                            .text(format!("“{}”", truncate_words(wanted, 100)))
-                            .text(". Pick one from the suggestions, or use /sources to see them all."),
-                    );
-                        r.title = Some("Unknown source".into());
-                        return Ok(r);
-                    }
-                }
-            }
-        };
-        let opts = AskOptions {
-            document,
-            top: None,
-        };
-        let a = answer::answer(&index, question, &self.config.answer, &opts)?;
-        Ok(answer_reply(&a, !inv.flag("share")))
-    }
-
-    fn sources(&self) -> Reply {
-        let index = self.index();
-        let docs = &index.manifest().documents;
-        let (resources, mut documents): (Vec<&DocInfo>, Vec<&DocInfo>) =
-            docs.iter().partition(|d| d.kind == "resource");
-        // The strategy first, then its background, each alphabetically.
-        documents.sort_by_key(|d| (d.kind != "strategy", d.title.clone()));
-        let mut fields: Vec<Field> = documents
-            .iter()
-            .take(MAX_SOURCE_FIELDS)
-            .map(|d| Field {
-                name: d.title.clone(),
-                value: Rich::new().link("Source", d.url.clone()).text(format!(
-                    " · {} · {} passages · {}",
-                    d.kind, d.passages, d.published
-                )),
-            })
-            .collect();
-        if documents.len() > MAX_SOURCE_FIELDS {
-            fields.push(Field {
-                name: "More".into(),
-                value: Rich::plain(format!(
-                    "and {} more documents",
-                    documents.len() - MAX_SOURCE_FIELDS
-                )),
-            });
-        }
-        let mut body = Rich::plain(format!(
-            "I answer only from these {} documents ({} passages).",
-            documents.len(),
-            index.manifest().passage_count()
-        ));
-        if !resources.is_empty() {
-            body = body.text(format!(
-                " Your OH team has also posted {} resource links.",
-                resources.len()
-            ));
-        }
-        Reply {
-            title: Some("What I answer from".into()),
-            fields,
-            ..Reply::private(Tone::Info, body)
-        }
-    }
-
     /// Suggestions for the option being typed. Never fails: unknown input gives no choices.
-    pub fn autocomplete(&self, command: &str, option: &str, partial: &str) -> Vec<Choice> {
-        if command != "ask" || option != "source" {
-            return Vec::new();
-        }
-        let index = self.index();
+    pub fn autocomplete(&self, inv: &Invocation, option: &str, partial: &str) -> Vec<Choice> {
         let needle = partial.trim().to_lowercase();
-        index
-            .manifest()
-            .documents
-            .iter()
-            .filter(|d| {
-                needle.is_empty()
-                    || d.title.to_lowercase().contains(&needle)
-                    || d.slug.contains(&needle)
-            })
-            .take(MAX_CHOICES)
-            .map(|d| Choice {
-                name: truncate_words(&d.title, 100),
-                value: truncate_words(&d.slug, 100),
-            })
-            .collect()
+        let matches = |title: &str, id: &str| {
+            needle.is_empty() || title.to_lowercase().contains(&needle) || id.contains(&needle)
+        };
+        match (inv.command.as_str(), inv.subcommand.as_deref(), option) {
+            ("ask", _, "source") => self
+                .index()
+                .manifest()
+                .documents
+                .iter()
+                .filter(|d| d.kind != "resource" && matches(&d.title, &d.slug))
+                .take(MAX_CHOICES)
+                .map(|d| Choice {
+                    name: truncate_words(&d.title, 100),
+                    value: truncate_words(&d.slug, 100),
+                })
+                .collect(),
+            ("resource", Some("remove"), "id") => resources::list(&self.corpus_dir)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| matches(&r.title, &r.id))
+                .take(MAX_CHOICES)
+                .map(|r| Choice {
+                    name: truncate_words(&format!("{} ({})", r.title, r.id), 100),
+                    value: r.id.chars().take(100).collect(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// Where the corpus lives.
@@ -410,98 +539,6 @@ impl Bot {
     /// Where the index lives.
     pub fn index_dir(&self) -> &PathBuf {
         &self.index_dir
-    }
-}
-
-/// /sources shows at most this many documents, leaving one field for "and N more".
-const MAX_SOURCE_FIELDS: usize = 24;
-
-fn find_document<'a>(docs: &'a [DocInfo], wanted: &str) -> Option<&'a DocInfo> {
-    let w = wanted.trim().to_lowercase();
-    docs.iter()
-        .find(|d| d.slug == w || d.title.to_lowercase() == w)
-}
-
-/// The reply for an answer: the answer line, then one field per citation.
-pub fn answer_reply(a: &Answer, private: bool) -> Reply {
-    let footer = if private {
-        "Only you can see this. Add share:true to post an answer for the channel."
-    } else {
-        "Quoted from the documents above: check the source before acting on it."
-    };
-    if !a.answered {
-        return Reply {
-            private,
-            tone: Tone::NotCovered,
-            title: Some("Not covered by the strategy".into()),
-            echo: Some(a.question.clone()),
-            body: Rich::plain(a.summary.clone()),
-            fields: Vec::new(),
-            footer: private.then(|| footer.to_string()),
-        };
-    }
-    let fields = a
-        .citations
-        .iter()
-        .map(|c| {
-            let mut value = Rich::new();
-            let s = &c.snippet;
-            let mut at = 0;
-            for r in &s.highlights {
-                if r.start < at || r.end > s.text.len() {
-                    continue;
-                }
-                value = value.text(&s.text[at..r.start]).strong(&s.text[r.clone()]);
-                at = r.end;
-            }
-            value = value
-                .text(&s.text[at..])
-                .text("\n")
-                .link("Read the source", c.url.clone());
-            Field {
-                name: format!("[{}] {} › {}", c.rank, c.document, c.section),
-                value,
-            }
-        })
-        .collect();
-    Reply {
-        private,
-        tone: Tone::Answer,
-        title: None,
-        echo: Some(a.question.clone()),
-        body: Rich::plain(format!("{} [1]", a.summary)),
-        fields,
-        footer: Some(footer.into()),
-    }
-}
-
-fn help() -> Reply {
-    let body = Rich::plain(
-        "I answer questions about NHS England's Growing Occupational Health and Wellbeing \
-         Together strategy and its background documents, quoting them with links. I only say \
-         what the documents say; if they don't cover your question, I tell you so.",
-    );
-    let fields = vec![
-        Field {
-            name: "/ask question:<your question>".into(),
-            value: Rich::plain(
-                "Ask in your own words. Add source: to search one document, and share:true to \
-                 post the answer for the channel. Answers are private to you unless you share.",
-            ),
-        },
-        Field {
-            name: "/sources".into(),
-            value: Rich::plain("Lists the documents I answer from, with links."),
-        },
-        Field {
-            name: "/help".into(),
-            value: Rich::plain("This message."),
-        },
-    ];
-    Reply {
-        title: Some("How to use this bot".into()),
-        fields,
-        ..Reply::private(Tone::Info, body)
     }
 }
 

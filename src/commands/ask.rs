@@ -1,0 +1,197 @@
+//! `/ask`, `/sources` and `/help`: what every member may use.
+
+use crate::answer::{self, Answer, AskOptions};
+use crate::index::DocInfo;
+use crate::reply::{Field, Reply, Rich, Tone};
+use crate::text::truncate_words;
+use crate::Result;
+
+use super::{Bot, Invocation};
+
+impl Bot {
+    pub(super) fn ask(&self, inv: &Invocation) -> Result<Reply> {
+        let question = inv.str("question").unwrap_or_default();
+        if question.is_empty() {
+            return Ok(Reply::private(
+                Tone::Error,
+                Rich::plain(answer::EMPTY_QUESTION),
+            ));
+        }
+        let index = self.index();
+        let document = match inv.str("source").filter(|s| !s.is_empty()) {
+            None => None,
+            Some(wanted) => {
+                match find_document(&index.manifest().documents, wanted) {
+                    Some(d) => Some(d.slug.clone()),
+                    None => {
+                        let mut r = Reply::private(
+                        Tone::Error,
+                        Rich::plain("I don't have a document called ")
+                            .text(format!("“{}”", truncate_words(wanted, 100)))
+                            .text(". Pick one from the suggestions, or use /sources to see them all."),
+                    );
+                        r.title = Some("Unknown source".into());
+                        return Ok(r);
+                    }
+                }
+            }
+        };
+        let opts = AskOptions {
+            document,
+            top: None,
+        };
+        let a = answer::answer(&index, question, &self.config.answer, &opts)?;
+        Ok(answer_reply(&a, !inv.flag("share")))
+    }
+
+    pub(super) fn sources(&self) -> Reply {
+        let index = self.index();
+        let docs = &index.manifest().documents;
+        let (resources, mut documents): (Vec<&DocInfo>, Vec<&DocInfo>) =
+            docs.iter().partition(|d| d.kind == "resource");
+        // The strategy first, then its background, each alphabetically.
+        documents.sort_by_key(|d| (d.kind != "strategy", d.title.clone()));
+        let mut fields: Vec<Field> = documents
+            .iter()
+            .take(MAX_SOURCE_FIELDS)
+            .map(|d| Field {
+                name: d.title.clone(),
+                value: Rich::new().link("Source", d.url.clone()).text(format!(
+                    " · {} · {} passages · {}",
+                    d.kind, d.passages, d.published
+                )),
+            })
+            .collect();
+        if documents.len() > MAX_SOURCE_FIELDS {
+            fields.push(Field {
+                name: "More".into(),
+                value: Rich::plain(format!(
+                    "and {} more documents",
+                    documents.len() - MAX_SOURCE_FIELDS
+                )),
+            });
+        }
+        let mut body = Rich::plain(format!(
+            "I answer only from these {} documents ({} passages).",
+            documents.len(),
+            index.manifest().passage_count()
+        ));
+        if !resources.is_empty() {
+            body = body.text(format!(
+                " Your OH team has also posted {} resource links.",
+                resources.len()
+            ));
+        }
+        Reply {
+            title: Some("What I answer from".into()),
+            fields,
+            ..Reply::private(Tone::Info, body)
+        }
+    }
+}
+
+/// /sources shows at most this many documents, leaving one field for "and N more".
+const MAX_SOURCE_FIELDS: usize = 24;
+
+fn find_document<'a>(docs: &'a [DocInfo], wanted: &str) -> Option<&'a DocInfo> {
+    let w = wanted.trim().to_lowercase();
+    docs.iter()
+        .find(|d| d.slug == w || d.title.to_lowercase() == w)
+}
+
+/// The reply for an answer: the answer line, then one field per citation.
+pub fn answer_reply(a: &Answer, private: bool) -> Reply {
+    let footer = if private {
+        "Only you can see this. Add share:true to post an answer for the channel."
+    } else {
+        "Quoted from the documents above: check the source before acting on it."
+    };
+    if !a.answered {
+        return Reply {
+            private,
+            tone: Tone::NotCovered,
+            title: Some("Not covered by the strategy".into()),
+            echo: Some(a.question.clone()),
+            body: Rich::plain(a.summary.clone()),
+            fields: Vec::new(),
+            footer: private.then(|| footer.to_string()),
+        };
+    }
+    let fields = a
+        .citations
+        .iter()
+        .map(|c| {
+            let mut value = Rich::new();
+            let s = &c.snippet;
+            let mut at = 0;
+            for r in &s.highlights {
+                if r.start < at || r.end > s.text.len() {
+                    continue;
+                }
+                value = value.text(&s.text[at..r.start]).strong(&s.text[r.clone()]);
+                at = r.end;
+            }
+            value = value
+                .text(&s.text[at..])
+                .text("\n")
+                .link("Read the source", c.url.clone());
+            Field {
+                name: format!("[{}] {} › {}", c.rank, c.document, c.section),
+                value,
+            }
+        })
+        .collect();
+    Reply {
+        private,
+        tone: Tone::Answer,
+        title: None,
+        echo: Some(a.question.clone()),
+        body: Rich::plain(format!("{} [1]", a.summary)),
+        fields,
+        footer: Some(footer.into()),
+    }
+}
+
+pub(super) fn help() -> Reply {
+    let body = Rich::plain(
+        "I answer questions about NHS England's Growing Occupational Health and Wellbeing \
+         Together strategy and its background documents, quoting them with links. I only say \
+         what the documents say; if they don't cover your question, I tell you so.",
+    );
+    let fields = vec![
+        Field {
+            name: "/ask question:<your question>".into(),
+            value: Rich::plain(
+                "Ask in your own words. Add source: to search one document, and share:true to \
+                 post the answer for the channel. Answers are private to you unless you share.",
+            ),
+        },
+        Field {
+            name: "/sources".into(),
+            value: Rich::plain("Lists the documents I answer from, with links."),
+        },
+        Field {
+            name: "/resource list [tag]".into(),
+            value: Rich::plain("Resource links posted by your OH team."),
+        },
+        Field {
+            name: "/resource add, /resource remove (OH team)".into(),
+            value: Rich::plain(
+                "Post a link with a title and summary, or remove one. It is searchable at once.",
+            ),
+        },
+        Field {
+            name: "/reindex (admins)".into(),
+            value: Rich::plain("Rebuild the search index after the documents change."),
+        },
+        Field {
+            name: "/help".into(),
+            value: Rich::plain("This message."),
+        },
+    ];
+    Reply {
+        title: Some("How to use this bot".into()),
+        fields,
+        ..Reply::private(Tone::Info, body)
+    }
+}

@@ -1,0 +1,640 @@
+//! Resource links posted by OH teams: validation, atomic storage under
+//! `corpus/resources/posted/`, listing and removal.
+//!
+//! A posted resource is an ordinary corpus document (`kind = "resource"`) so it is searchable,
+//! reviewable in git and rebuilt by a full reindex like everything else.
+//!
+//! Invariants:
+//! - Nothing is written unless every validation rule passes; a refusal says which rule failed.
+//! - A resource file appears whole or not at all: it is written to a hidden temporary file,
+//!   fsynced, then renamed into place (and the directory fsynced). The corpus loader skips
+//!   hidden files, so a crash mid-write never breaks the next reindex.
+//! - Posts and removals serialise on `posted/.lock`, so two posts of the same URL cannot both
+//!   pass the duplicate check, and two different posts both land.
+//! - User text is stored as literal text: Markdown in a title or summary is escaped when the
+//!   file is written, so it reads back exactly as typed and can never become a heading, a
+//!   link or a `<!-- source -->` directive.
+
+use std::fs::File;
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::corpus::{self, Kind};
+use crate::text::slugify;
+
+/// Where posted resources live, relative to the corpus directory.
+pub const POSTED_DIR: &str = "resources/posted";
+/// Longest title, in characters.
+pub const MAX_TITLE: usize = 200;
+/// Longest summary, in characters.
+pub const MAX_SUMMARY: usize = 2000;
+/// Longest URL, in characters.
+pub const MAX_URL: usize = 2048;
+/// Most tags on one resource.
+pub const MAX_TAGS: usize = 10;
+/// Longest tag, in characters.
+pub const MAX_TAG: usize = 40;
+
+/// Why a resource was refused or could not be stored.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ResourceError {
+    /// The input broke a rule; the message says which and what to do.
+    #[error("{0}")]
+    Invalid(String),
+    /// The same link is already posted.
+    #[error("that link is already posted as `{id}` ({title})")]
+    Duplicate {
+        /// The existing resource's id.
+        id: String,
+        /// Its title.
+        title: String,
+    },
+    /// No resource has this id.
+    #[error("no posted resource has the id `{0}`; use /resource list to see them")]
+    NotFound(String),
+    /// The disk said no.
+    #[error("could not store the resource: {0}")]
+    Io(String),
+}
+
+/// What an OH team member submits.
+#[derive(Debug, Clone, Default)]
+pub struct NewResource {
+    /// The link.
+    pub url: String,
+    /// Its title.
+    pub title: String,
+    /// What it is and who it is for.
+    pub summary: String,
+    /// Comma-separated tags, as typed.
+    pub tags: String,
+    /// Who posted it (a display name, "console" or "cli"); stored in front matter.
+    pub posted_by: String,
+}
+
+/// A stored resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    /// Id, also the file stem and the document slug.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Link.
+    pub url: String,
+    /// Summary.
+    pub summary: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// RFC 3339 time of posting.
+    pub posted_at: String,
+    /// Who posted it.
+    pub posted_by: String,
+}
+
+/// Storage rules that come from configuration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Policy {
+    /// Accept `http://` links as well as `https://`.
+    pub allow_http: bool,
+}
+
+fn invalid<T>(m: impl Into<String>) -> Result<T, ResourceError> {
+    Err(ResourceError::Invalid(m.into()))
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Checks a URL against every rule and returns it parsed.
+pub fn check_url(raw: &str, policy: Policy) -> Result<url::Url, ResourceError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return invalid("the url is empty: paste the full link, starting with https://");
+    }
+    if raw.chars().count() > MAX_URL {
+        return invalid(format!("the url is longer than {MAX_URL} characters"));
+    }
+    let lower = raw.to_ascii_lowercase();
+    for scheme in ["javascript:", "data:", "file:", "vbscript:", "blob:"] {
+        if lower.starts_with(scheme) {
+            return invalid(format!(
+                "`{}` links are not allowed: post an https:// link",
+                &scheme[..scheme.len() - 1]
+            ));
+        }
+    }
+    let url = url::Url::parse(raw).or_else(|_| {
+        invalid(format!(
+            "`{}` is not a valid link: it must start with https://",
+            crate::text::truncate_words(raw, 80)
+        ))
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" if policy.allow_http => {}
+        "http" => {
+            return invalid("only https:// links are allowed (http:// is off in this deployment)")
+        }
+        other => {
+            return invalid(format!(
+                "`{other}:` links are not allowed: post an https:// link"
+            ))
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return invalid("the link contains a user name or password: remove them before posting");
+    }
+    let Some(host) = url.host() else {
+        return invalid("the link has no host name");
+    };
+    let local = match host {
+        url::Host::Domain(d) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost"
+                || d.ends_with(".localhost")
+                || d.ends_with(".local")
+                || !d.contains('.')
+        }
+        url::Host::Ipv4(ip) => is_internal(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => is_internal(IpAddr::V6(ip)),
+    };
+    if local {
+        return invalid(
+            "links to local or private network addresses are not allowed: post a public link",
+        );
+    }
+    Ok(url)
+}
+
+fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (o[0] == 100 && (64..128).contains(&o[1])) // carrier-grade NAT
+        }
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (seg[0] & 0xfe00) == 0xfc00 // unique local
+                || (seg[0] & 0xffc0) == 0xfe80 // link local
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_internal(IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// The form of a URL used to spot duplicates: no fragment, no tracking parameters, no trailing
+/// slash, scheme and host lowercased (the parser does that), `http` and `https` alike.
+pub fn normalise_url(url: &url::Url) -> String {
+    let mut u = url.clone();
+    u.set_fragment(None);
+    let kept: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| !k.starts_with("utm_") && k != "fbclid" && k != "gclid")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        u.set_query(None);
+    } else {
+        u.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    let s = u.to_string();
+    let s = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or(&s);
+    s.trim_end_matches('/').to_string()
+}
+
+/// Validated fields, ready to store.
+#[derive(Debug, Clone)]
+struct Valid {
+    url: url::Url,
+    title: String,
+    summary: String,
+    tags: Vec<String>,
+}
+
+fn validate(new: &NewResource, policy: Policy) -> Result<Valid, ResourceError> {
+    let url = check_url(&new.url, policy)?;
+    let title = one_line(&new.title);
+    if title.is_empty() {
+        return invalid("the title is empty: give the resource a short title");
+    }
+    if title.chars().count() > MAX_TITLE {
+        return invalid(format!(
+            "the title is {} characters; the limit is {MAX_TITLE}",
+            title.chars().count()
+        ));
+    }
+    let summary = one_line(&new.summary);
+    if summary.is_empty() {
+        return invalid(
+            "the summary is empty: say in a sentence what the resource is and who it is for",
+        );
+    }
+    if summary.chars().count() > MAX_SUMMARY {
+        return invalid(format!(
+            "the summary is {} characters; the limit is {MAX_SUMMARY}",
+            summary.chars().count()
+        ));
+    }
+    let mut tags: Vec<String> = Vec::new();
+    for t in new.tags.split(',') {
+        let t = one_line(t).to_lowercase();
+        if t.is_empty() {
+            continue;
+        }
+        if t.chars().count() > MAX_TAG {
+            return invalid(format!(
+                "the tag `{}` is longer than {MAX_TAG} characters",
+                crate::text::truncate_words(&t, 50)
+            ));
+        }
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    if tags.len() > MAX_TAGS {
+        return invalid(format!(
+            "{} tags given; the limit is {MAX_TAGS}",
+            tags.len()
+        ));
+    }
+    Ok(Valid {
+        url,
+        title,
+        summary,
+        tags,
+    })
+}
+
+/// Backslash-escapes every ASCII punctuation character, which CommonMark then reads back as
+/// the literal character: stored text can never become Markdown structure.
+fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct FrontMatter<'a> {
+    title: &'a str,
+    source_url: &'a str,
+    publisher: &'a str,
+    published: &'a str,
+    kind: &'a str,
+    tags: &'a [String],
+    summary: &'a str,
+    posted_at: &'a str,
+    posted_by: &'a str,
+}
+
+/// The directory posted resources live in.
+pub fn posted_dir(corpus_dir: &Path) -> PathBuf {
+    corpus_dir.join(POSTED_DIR)
+}
+
+/// Holds `posted/.lock` while alive.
+struct Lock(#[allow(dead_code)] File);
+
+fn lock(dir: &Path) -> Result<Lock, ResourceError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| ResourceError::Io(format!("{}: {e}", dir.display())))?;
+    let path = dir.join(".lock");
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| ResourceError::Io(format!("{}: {e}", path.display())))?;
+    f.lock()
+        .map_err(|e| ResourceError::Io(format!("{}: {e}", path.display())))?;
+    Ok(Lock(f))
+}
+
+/// Every posted resource, in id order. Files that fail to parse are skipped here (and reported
+/// by `check` and reindex).
+pub fn list(corpus_dir: &Path) -> Result<Vec<Resource>, ResourceError> {
+    let dir = posted_dir(corpus_dir);
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let files = corpus::markdown_files(&dir).map_err(|e| ResourceError::Io(e.to_string()))?;
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(bytes) = std::fs::read(&f) else {
+            continue;
+        };
+        let rel = f.strip_prefix(corpus_dir).unwrap_or(&f);
+        let Ok(doc) = corpus::parse_document(rel, &bytes) else {
+            continue;
+        };
+        if doc.meta.kind != Kind::Resource {
+            continue;
+        }
+        out.push(Resource {
+            id: doc.slug.clone(),
+            title: doc.meta.title.clone(),
+            url: doc.meta.source_url.clone(),
+            summary: doc.meta.summary.clone().unwrap_or_default(),
+            tags: doc.meta.tags.clone(),
+            posted_at: doc.meta.posted_at.clone().unwrap_or_default(),
+            posted_by: doc.meta.posted_by.clone().unwrap_or_default(),
+        });
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// Validates and stores a resource; returns it with its new id. Does not reindex.
+pub fn add(
+    corpus_dir: &Path,
+    new: &NewResource,
+    policy: Policy,
+) -> Result<Resource, ResourceError> {
+    let v = validate(new, policy)?;
+    let dir = posted_dir(corpus_dir);
+    let _lock = lock(&dir)?;
+    let key = normalise_url(&v.url);
+    for existing in list(corpus_dir)? {
+        let same = url::Url::parse(&existing.url).is_ok_and(|u| normalise_url(&u) == key);
+        if same {
+            return Err(ResourceError::Duplicate {
+                id: existing.id,
+                title: existing.title,
+            });
+        }
+    }
+    remove_stale_temp_files(&dir);
+    let now = time_now();
+    let id = new_id(&v.title, &key, &now);
+    let published = now[..10].to_string();
+    let host = v.url.host_str().unwrap_or_default().to_string();
+    let posted_by = one_line(&new.posted_by);
+    let fm = FrontMatter {
+        title: &v.title,
+        source_url: v.url.as_str(),
+        publisher: &host,
+        published: &published,
+        kind: "resource",
+        tags: &v.tags,
+        summary: &v.summary,
+        posted_at: &now,
+        posted_by: &posted_by,
+    };
+    let toml_text = toml::to_string(&fm).map_err(|e| ResourceError::Io(e.to_string()))?;
+    // The title lives in front matter (it is the citation's document name); the body is the
+    // summary under a fixed heading, so a citation reads "Title › Summary".
+    let body = format!(
+        "+++\n{toml_text}+++\n\n## Summary\n\n{}\n",
+        md_escape(&v.summary)
+    );
+    // The written file must read back as the same resource; refuse rather than store garbage.
+    let rel = Path::new(POSTED_DIR).join(format!("{id}.md"));
+    if let Err(problems) = corpus::parse_document(&rel, body.as_bytes()) {
+        return Err(ResourceError::Invalid(format!(
+            "the resource could not be stored as valid text: {}",
+            corpus::format_problems(&problems)
+        )));
+    }
+    write_atomically(&dir, &format!("{id}.md"), body.as_bytes())?;
+    Ok(Resource {
+        id,
+        title: v.title.clone(),
+        url: v.url.to_string(),
+        summary: v.summary.clone(),
+        tags: v.tags.clone(),
+        posted_at: now.clone(),
+        posted_by: posted_by.clone(),
+    })
+}
+
+/// Deletes a posted resource by id. Does not reindex.
+pub fn remove(corpus_dir: &Path, id: &str) -> Result<Resource, ResourceError> {
+    let dir = posted_dir(corpus_dir);
+    let _lock = lock(&dir)?;
+    let id = id.trim();
+    let found = list(corpus_dir)?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ResourceError::NotFound(crate::text::truncate_words(id, 100)))?;
+    let path = dir.join(format!("{}.md", found.id));
+    std::fs::remove_file(&path)
+        .map_err(|e| ResourceError::Io(format!("{}: {e}", path.display())))?;
+    sync_dir(&dir);
+    Ok(found)
+}
+
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ResourceError> {
+    let io = |e: std::io::Error| ResourceError::Io(e.to_string());
+    let tmp = dir.join(format!(".tmp-{}-{name}", std::process::id()));
+    let mut f = File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    drop(f);
+    crate::testing::pause_point("resource-temp-written");
+    std::fs::rename(&tmp, dir.join(name)).map_err(io)?;
+    sync_dir(dir);
+    crate::testing::pause_point("resource-renamed");
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Temporary files left by a process that died mid-write; safe to delete under the lock.
+fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(".tmp-") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// `r-<title slug>-<hash>`: readable in a listing, unique per post.
+fn new_id(title: &str, key: &str, now: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut slug = slugify(title);
+    slug.truncate(40);
+    let slug = slug.trim_end_matches('-');
+    let mut h = Sha256::new();
+    h.update(key.as_bytes());
+    h.update(now.as_bytes());
+    h.update(std::process::id().to_le_bytes());
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    if slug.is_empty() {
+        format!("r-{hex}")
+    } else {
+        format!("r-{slug}-{hex}")
+    }
+}
+
+/// Current UTC time as RFC 3339 with nanoseconds (so two posts in one second differ).
+fn time_now() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, day) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60,
+        d.subsec_nanos()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day); Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(url: &str) -> NewResource {
+        NewResource {
+            url: url.into(),
+            title: "Back care guide".into(),
+            summary: "Exercises for staff with back pain.".into(),
+            tags: "msk, back".into(),
+            posted_by: "tester".into(),
+        }
+    }
+
+    #[test]
+    fn dates_are_computed_without_a_calendar_crate() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(20_782), (2026, 11, 25));
+        assert_eq!(time_now().len(), 30);
+    }
+
+    #[test]
+    fn url_rules() {
+        let p = Policy::default();
+        assert!(check_url("https://www.nhs.uk/live-well/", p).is_ok());
+        for (bad, why) in [
+            ("", "empty"),
+            ("javascript:alert(1)", "`javascript` links"),
+            ("data:text/html,hi", "`data` links"),
+            ("file:///etc/passwd", "`file` links"),
+            ("ftp://x.org/a", "`ftp:` links"),
+            ("http://www.nhs.uk/", "only https://"),
+            ("https://user:pw@nhs.uk/", "user name or password"),
+            ("https://localhost/x", "local or private"),
+            ("https://127.0.0.1/", "local or private"),
+            ("https://10.1.2.3/", "local or private"),
+            ("https://192.168.0.1/", "local or private"),
+            ("https://172.16.5.5/", "local or private"),
+            ("https://169.254.1.1/", "local or private"),
+            ("https://[::1]/", "local or private"),
+            ("https://[fd00::1]/", "local or private"),
+            ("https://[::ffff:10.0.0.1]/", "local or private"),
+            ("https://intranet/", "local or private"),
+            ("not a link", "not a valid link"),
+        ] {
+            let e = check_url(bad, p).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        assert!(check_url("http://www.nhs.uk/", Policy { allow_http: true }).is_ok());
+    }
+
+    #[test]
+    fn duplicates_are_found_after_normalising() {
+        let a = url::Url::parse("https://WWW.NHS.uk/page/?utm_source=x#top").unwrap();
+        let b = url::Url::parse("http://www.nhs.uk/page").unwrap();
+        assert_eq!(normalise_url(&a), normalise_url(&b));
+        let c = url::Url::parse("https://www.nhs.uk/page?id=2").unwrap();
+        assert_ne!(normalise_url(&a), normalise_url(&c));
+    }
+
+    #[test]
+    fn markdown_and_mentions_are_stored_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut n = new("https://example.org/a");
+        n.title = "# Heading **bold** @everyone <!-- source: https://evil -->".into();
+        n.summary = "[link](https://evil) `code`\n\n## not a heading".into();
+        let r = add(dir.path(), &n, Policy::default()).unwrap();
+        let corpus = corpus::load(dir.path()).unwrap();
+        assert!(corpus.problems.is_empty(), "{:?}", corpus.problems);
+        let doc = &corpus.documents[0];
+        assert_eq!(doc.slug, r.id);
+        assert_eq!(
+            doc.meta.title,
+            "# Heading **bold** @everyone <!-- source: https://evil -->"
+        );
+        assert_eq!(doc.passages.len(), 1);
+        assert_eq!(
+            doc.passages[0].url, "https://example.org/a",
+            "no smuggled source"
+        );
+        assert_eq!(
+            doc.passages[0].text,
+            "[link](https://evil) `code` ## not a heading"
+        );
+        assert_eq!(doc.passages[0].section, vec!["Summary".to_string()]);
+    }
+
+    #[test]
+    fn list_and_remove_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = add(dir.path(), &new("https://example.org/a"), Policy::default()).unwrap();
+        let b = add(dir.path(), &new("https://example.org/b"), Policy::default()).unwrap();
+        assert_ne!(a.id, b.id);
+        let dup = add(
+            dir.path(),
+            &new("https://EXAMPLE.org/a/#x"),
+            Policy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            dup,
+            ResourceError::Duplicate {
+                id: a.id.clone(),
+                title: a.title.clone()
+            }
+        );
+        assert_eq!(list(dir.path()).unwrap().len(), 2);
+        assert_eq!(remove(dir.path(), &a.id).unwrap().id, a.id);
+        assert_eq!(list(dir.path()).unwrap(), vec![b]);
+        assert!(matches!(
+            remove(dir.path(), &a.id),
+            Err(ResourceError::NotFound(_))
+        ));
+    }
+}
