@@ -14,194 +14,12 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use crate::config::AnswerConfig;
-use crate::index::{Hit, QueryTerm, SearchIndex, SearchRequest};
+use crate::index::{Hit, SearchIndex};
+use crate::query::{self, Concept};
 use crate::text::{sentences, truncate_words};
 use crate::Result;
-
-/// At most this many distinct words of a question are searched; the rest is ignored.
-pub const MAX_QUERY_TERMS: usize = 48;
 /// Longest answer line, in characters.
 pub const MAX_SUMMARY_CHARS: usize = 420;
-
-/// Words that carry no meaning for retrieval. Question words and pronouns are here because staff
-/// phrase questions ("how do I…", "what will my…") while the corpus states facts.
-const STOPWORDS: &[&str] = &[
-    "a",
-    "about",
-    "above",
-    "after",
-    "again",
-    "all",
-    "am",
-    "an",
-    "and",
-    "any",
-    "are",
-    "as",
-    "at",
-    "be",
-    "because",
-    "been",
-    "before",
-    "being",
-    "below",
-    "between",
-    "both",
-    "but",
-    "by",
-    "can",
-    "could",
-    "did",
-    "do",
-    "does",
-    "doing",
-    "done",
-    "down",
-    "during",
-    "each",
-    "else",
-    "etc",
-    "ever",
-    "few",
-    "for",
-    "from",
-    "further",
-    "get",
-    "gets",
-    "getting",
-    "give",
-    "go",
-    "going",
-    "got",
-    "had",
-    "has",
-    "have",
-    "having",
-    "he",
-    "her",
-    "here",
-    "hers",
-    "him",
-    "his",
-    "how",
-    "i",
-    "if",
-    "im",
-    "in",
-    "into",
-    "is",
-    "it",
-    "its",
-    "itself",
-    "just",
-    "know",
-    "let",
-    "like",
-    "me",
-    "might",
-    "more",
-    "most",
-    "much",
-    "must",
-    "my",
-    "myself",
-    "need",
-    "no",
-    "nor",
-    "not",
-    "now",
-    "of",
-    "off",
-    "on",
-    "once",
-    "one",
-    "only",
-    "or",
-    "other",
-    "our",
-    "ours",
-    "out",
-    "over",
-    "own",
-    "please",
-    "same",
-    "say",
-    "says",
-    "she",
-    "should",
-    "so",
-    "some",
-    "such",
-    "tell",
-    "than",
-    "thanks",
-    "that",
-    "the",
-    "their",
-    "theirs",
-    "them",
-    "then",
-    "there",
-    "these",
-    "they",
-    "this",
-    "those",
-    "through",
-    "to",
-    "too",
-    "under",
-    "until",
-    "up",
-    "us",
-    "use",
-    "very",
-    "want",
-    "was",
-    "way",
-    "we",
-    "were",
-    "what",
-    "whats",
-    "when",
-    "where",
-    "which",
-    "while",
-    "who",
-    "whom",
-    "why",
-    "will",
-    "with",
-    "would",
-    "you",
-    "your",
-    "yours",
-    "yourself",
-    "s",
-    "t",
-    "d",
-    "ll",
-    "re",
-    "ve",
-    "m",
-    "hi",
-    "hello",
-    "hey",
-    "thank",
-    "anyone",
-    "someone",
-    "something",
-    "thing",
-    "things",
-    "really",
-    "actually",
-    "exactly",
-    "currently",
-    "today",
-    "also",
-    "many",
-    "lot",
-    "lots",
-];
 
 /// Words too common in this corpus to make a question answerable on their own: a question must
 /// match at least one word outside this list.
@@ -281,9 +99,10 @@ pub struct Answer {
 /// Why an answer came out as it did.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Explain {
-    /// The question's content terms after stemming, in order.
+    /// How each idea in the question was read: its stems, and any thesaurus or typo
+    /// alternatives (`msk → musculoskelet (thesaurus)`).
     pub terms: Vec<String>,
-    /// Terms the best passage contains.
+    /// Search terms (own and alternative) the best passage contains.
     pub matched: Vec<String>,
     /// Share of `terms` in `matched`, each term weighted by its rarity (IDF), so that missing a
     /// distinctive word ("parking") counts for more than missing a common one ("hospital").
@@ -308,30 +127,6 @@ do not seem to cover that, so I won't guess. Use /sources to see what I can answ
 pub const EMPTY_QUESTION: &str =
     "Please ask a question in words, for example: how will occupational health become easier to reach?";
 
-/// The question's content words: (surface word, analysed term), first occurrence order.
-fn content_terms(index: &SearchIndex, question: &str) -> Vec<(String, String)> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for word in question
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        let lower = word.to_lowercase();
-        if STOPWORDS.contains(&lower.as_str()) || lower.chars().count() > 40 {
-            continue;
-        }
-        for term in index.analyze(&lower) {
-            if seen.insert(term.clone()) {
-                out.push((lower.clone(), term));
-            }
-        }
-        if out.len() >= MAX_QUERY_TERMS {
-            break;
-        }
-    }
-    out
-}
-
 /// Answers `question` from `index`. Blocking: call it under `spawn_blocking` from async code.
 pub fn answer(
     index: &SearchIndex,
@@ -340,10 +135,9 @@ pub fn answer(
     opts: &AskOptions,
 ) -> Result<Answer> {
     let top = opts.top.unwrap_or(config.top).clamp(1, 10);
-    let terms = content_terms(index, question);
-    let stems: Vec<String> = terms.iter().map(|(_, t)| t.clone()).collect();
+    let concepts = query::analyse(index, question);
     let mut explain = Explain {
-        terms: stems.clone(),
+        terms: concepts.iter().map(Concept::describe).collect(),
         ..Explain::default()
     };
     let declined = |explain: Explain, summary: &str| Answer {
@@ -353,37 +147,43 @@ pub fn answer(
         citations: Vec::new(),
         explain,
     };
-    if stems.is_empty() {
+    if concepts.is_empty() {
         explain.declined_because = Some("the question has no searchable words".into());
         return Ok(declined(explain, EMPTY_QUESTION));
     }
-    let request = SearchRequest {
-        terms: stems
-            .iter()
-            .map(|t| QueryTerm {
-                term: t.clone(),
-                weight: 1.0,
-                fuzzy: 0,
-            })
-            .collect(),
-        phrases: stems
-            .windows(2)
-            .map(|w| (w[0].clone(), w[1].clone(), PHRASE_WEIGHT))
-            .collect(),
-        document: opts.document.clone(),
-        limit: RERANK_DEPTH,
-    };
-    let mut hits = index.search(&request)?;
-    rerank(index, &mut hits, &stems);
+    let request = query::request(&concepts, opts.document.clone(), RERANK_DEPTH);
+    let mut hits: Vec<(Hit, f32)> = index
+        .search(&request)?
+        .into_iter()
+        .map(|h| {
+            let present: HashSet<&str> = h.matched.iter().map(String::as_str).collect();
+            let title: HashSet<&str> = h.matched_title.iter().map(String::as_str).collect();
+            let cov = query::coverage_with_title(&concepts, &present, &title);
+            (h, cov)
+        })
+        .collect();
+    // BM25 alone lets one frequent word ("health" five times) beat a passage that contains most
+    // of the question; weighting by coverage prefers the passage that answers all of it.
+    for (h, cov) in &mut hits {
+        h.score *= *cov;
+    }
+    hits.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
     hits.truncate(top * 4);
-    let Some(best) = hits.first() else {
+    let Some((best, best_cov)) = hits.first() else {
         explain.declined_because = Some("no passage contains any of the question's words".into());
         return Ok(declined(explain, NOT_COVERED));
     };
     let generic: HashSet<String> = GENERIC.iter().flat_map(|w| index.analyze(w)).collect();
-    let specific = |h: &Hit| h.matched.iter().any(|m| !generic.contains(m));
+    // A passage must cover an idea of the question that is not just a corpus-wide word: a
+    // concept with an own word outside GENERIC, covered by its words or an alternative.
+    let specific = |h: &Hit| {
+        let present: HashSet<&str> = h.matched.iter().map(String::as_str).collect();
+        concepts
+            .iter()
+            .any(|c| c.stems.iter().any(|s| !generic.contains(s)) && c.covered_by(&present) > 0.0)
+    };
     explain.matched = best.matched.clone();
-    explain.coverage = coverage(index, &best.matched, &stems);
+    explain.coverage = *best_cov;
     if !specific(best) {
         explain.declined_because =
             Some("the best passage matches only words common to the whole corpus".into());
@@ -398,12 +198,15 @@ pub fn answer(
         return Ok(declined(explain, NOT_COVERED));
     }
     let floor = best.score * config.min_relative_score;
-    let citations: Vec<Citation> = hits
+    let cited: Vec<&(Hit, f32)> = hits
         .iter()
-        .filter(|h| h.score >= floor && specific(h))
+        .filter(|(h, cov)| h.score >= floor && *cov >= config.min_coverage / 2.0 && specific(h))
         .take(top)
+        .collect();
+    let citations: Vec<Citation> = cited
+        .iter()
         .enumerate()
-        .map(|(i, h)| Citation {
+        .map(|(i, (h, _))| Citation {
             rank: i + 1,
             passage_id: h.passage_id.clone(),
             doc_slug: h.doc_slug.clone(),
@@ -418,7 +221,7 @@ pub fn answer(
             text: h.text.clone(),
         })
         .collect();
-    let summary = summarise(index, best, &stems);
+    let summary = summarise(index, &citations, &concepts, config.min_coverage);
     Ok(Answer {
         question: question.to_string(),
         answered: true,
@@ -428,79 +231,43 @@ pub fn answer(
     })
 }
 
-/// Weight of an adjacent pair of question words found side by side in a passage.
-const PHRASE_WEIGHT: f32 = 0.5;
-
 /// How many BM25 hits are re-ranked by coverage.
 const RERANK_DEPTH: usize = 40;
 
-/// Inverse document frequency of an analysed term over passage texts.
-fn idf(index: &SearchIndex, term: &str) -> f32 {
-    let n = index.num_passages().max(1) as f32;
-    (1.0 + n / (1.0 + index.doc_freq(term) as f32)).ln()
-}
-
-/// IDF-weighted share of `stems` found in `matched`, in 0..=1.
-fn coverage(index: &SearchIndex, matched: &[String], stems: &[String]) -> f32 {
-    let total: f32 = stems.iter().map(|t| idf(index, t)).sum();
-    if total <= 0.0 {
-        return 0.0;
-    }
-    let covered: f32 = stems
-        .iter()
-        .filter(|t| matched.contains(t))
-        .map(|t| idf(index, t))
-        .sum();
-    covered / total
-}
-
-/// Re-orders hits by BM25 times the IDF-weighted share of question terms each passage contains.
-/// BM25 alone lets one frequent word ("health" five times) beat a passage that contains most of
-/// the question; this coordination factor prefers the passage that answers the whole question.
-fn rerank(index: &SearchIndex, hits: &mut [Hit], stems: &[String]) {
-    let weights: Vec<(String, f32)> = stems.iter().map(|t| (t.clone(), idf(index, t))).collect();
-    let total: f32 = weights
-        .iter()
-        .map(|(_, w)| w)
-        .sum::<f32>()
-        .max(f32::EPSILON);
-    for h in hits.iter_mut() {
-        let covered: f32 = weights
-            .iter()
-            .filter(|(t, _)| h.matched.contains(t))
-            .map(|(_, w)| w)
-            .sum();
-        h.score *= covered / total;
-    }
-    hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-}
-
-/// Picks the sentence of the passage that covers the most question terms (rarer terms count
-/// more); a very short pick brings its following sentence along for context.
-fn summarise(index: &SearchIndex, hit: &Hit, stems: &[String]) -> String {
-    let wanted: HashSet<&str> = stems.iter().map(String::as_str).collect();
-    let sents = sentences(&hit.text);
-    let scored: Vec<f32> = sents
-        .iter()
-        .map(|s| {
+/// The answer line: the sentence of the first two citations that covers the question best
+/// (rarer words count more), marked with its citation number. A very short pick brings its
+/// next sentence along for context.
+fn summarise(
+    index: &SearchIndex,
+    citations: &[Citation],
+    concepts: &[Concept],
+    min_cov: f32,
+) -> String {
+    let mut best: Option<(f32, usize, usize, Vec<&str>)> = None; // (score, citation, sentence, sentences)
+    for (ci, c) in citations.iter().take(2).enumerate() {
+        let sents = sentences(&c.text);
+        for (si, s) in sents.iter().enumerate() {
             let terms: HashSet<String> = index.analyze(s).into_iter().collect();
-            terms
-                .iter()
-                .filter(|t| wanted.contains(t.as_str()))
-                .map(|t| idf(index, t))
-                .sum()
-        })
-        .collect();
-    // First best sentence wins ties: earlier sentences usually introduce the topic.
-    let mut best = 0;
-    for (i, s) in scored.iter().enumerate() {
-        if *s > scored[best] {
-            best = i;
+            let present: HashSet<&str> = terms.iter().map(String::as_str).collect();
+            // The second citation must earn its place: it needs clearly better coverage.
+            let penalty = if ci == 0 { 1.0 } else { 0.8 };
+            let score = query::coverage(concepts, &present) * penalty;
+            if best.as_ref().is_none_or(|b| score > b.0) {
+                best = Some((score, ci, si, sents.clone()));
+            }
         }
     }
-    let mut text = sents.get(best).copied().unwrap_or(&hit.text).to_string();
+    let Some((score, ci, si, sents)) = best else {
+        return String::new();
+    };
+    let (ci, si, sents) = if score <= 0.0 || (ci > 0 && score < min_cov / 2.0) {
+        (0, 0, sentences(&citations[0].text))
+    } else {
+        (ci, si, sents)
+    };
+    let mut text = sents.get(si).copied().unwrap_or_default().to_string();
     if text.split_whitespace().count() < 20 {
-        if let Some(next) = sents.get(best + 1) {
+        if let Some(next) = sents.get(si + 1) {
             text.push(' ');
             text.push_str(next);
         }
@@ -512,7 +279,11 @@ fn summarise(index: &SearchIndex, hit: &Hit, stems: &[String]) -> String {
         .join(" ")
         .trim_start_matches(|c: char| c == '-' || c.is_ascii_digit() || c == '.' || c == ' ')
         .to_string();
-    truncate_words(&text, MAX_SUMMARY_CHARS)
+    let marker = format!(" [{}]", ci + 1);
+    format!(
+        "{}{marker}",
+        truncate_words(&text, MAX_SUMMARY_CHARS - marker.len())
+    )
 }
 
 #[cfg(test)]

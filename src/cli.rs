@@ -61,6 +61,18 @@ enum Command {
     Index,
     /// Validate the corpus and list every problem with file and line.
     Check,
+    /// Score retrieval on a questions file (hit@1, hit@3, MRR, out-of-scope declined) beside a
+    /// naive baseline.
+    Eval {
+        /// The questions file, e.g. tests/eval/questions.toml.
+        questions: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// List every miss.
+        #[arg(long, short)]
+        verbose: bool,
+    },
     /// Post, list or remove resource links (the same rules as /resource in chat).
     Resource {
         #[command(subcommand)]
@@ -261,6 +273,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 eprintln!("{} problem(s) found", corpus.problems.len());
                 Ok(ExitCode::FAILURE)
             }
+        }
+        Command::Eval {
+            questions,
+            json,
+            verbose,
+        } => {
+            let questions = ohwb_bot::eval::Questions::load(&questions)?;
+            let index = open(&settings)?;
+            let corpus = corpus::load(settings.corpus_dir()?)?;
+            let report = ohwb_bot::eval::run(&index, &settings.config.answer, &corpus, &questions)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", ohwb_bot::eval::render(&report, verbose));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Resource { action } => resource(settings, action),
         Command::Serve => serve(settings),

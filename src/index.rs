@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tantivy::collector::TopDocs;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
+    BooleanQuery, BoostQuery, DisjunctionMaxQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
@@ -43,7 +43,7 @@ use crate::corpus::{self, Corpus};
 use crate::{Error, Result};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 const MANIFEST: &str = "current.json";
 const TOKENIZER: &str = "en_stem";
 const SNIPPET_CHARS: usize = 220;
@@ -119,6 +119,9 @@ pub struct Manifest {
     pub built_at: u64,
     /// Documents in corpus order.
     pub documents: Vec<DocInfo>,
+    /// The thesaurus the generation was built with (normalised key → alternatives).
+    #[serde(default)]
+    pub thesaurus: BTreeMap<String, Vec<String>>,
 }
 
 impl Manifest {
@@ -293,6 +296,7 @@ fn build_locked(corpus: &Corpus, index_dir: &Path, fingerprint: String) -> Resul
         fingerprint,
         built_at: now.as_secs(),
         documents,
+        thesaurus: corpus.thesaurus.entries.clone(),
     };
     write_manifest(index_dir, &manifest)?;
     remove_old_generations(index_dir, &generation, previous.as_ref());
@@ -416,22 +420,43 @@ pub fn open_fresh(corpus_dir: &Path, index_dir: &Path) -> Result<(SearchIndex, F
     }
 }
 
-/// A query term with its weight. Terms are already analysed (lowercased, stemmed).
+fn vocabulary(reader: &IndexReader, f: &Fields) -> Result<Vec<String>> {
+    let searcher = reader.searcher();
+    let mut words = std::collections::BTreeSet::new();
+    for segment in searcher.segment_readers() {
+        for field in [f.text, f.section, f.document, f.tags] {
+            let inverted = segment.inverted_index(field)?;
+            let mut stream = inverted.terms().stream().map_err(|e| Error::BadIndex {
+                path: PathBuf::new(),
+                message: e.to_string(),
+            })?;
+            while stream.advance() {
+                if let Ok(w) = std::str::from_utf8(stream.key()) {
+                    words.insert(w.to_string());
+                }
+            }
+        }
+    }
+    Ok(words.into_iter().collect())
+}
+
+/// One way of saying an idea: analysed terms (lowercased, stemmed), scored together, times
+/// `weight`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct QueryTerm {
-    /// The analysed term.
-    pub term: String,
-    /// Multiplies the term's BM25 contribution.
+pub struct QueryForm {
+    /// Analysed terms; a passage scores for each it contains.
+    pub terms: Vec<String>,
+    /// Multiplies the form's BM25 contribution.
     pub weight: f32,
-    /// Allowed edit distance (0 = exact).
-    pub fuzzy: u8,
 }
 
 /// What to search for.
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
-    /// Terms, any of which may match.
-    pub terms: Vec<QueryTerm>,
+    /// One group per idea in the question. A passage scores for a group by its best-matching
+    /// form (plus a small share of the others), so saying one thing two ways ("ICS" and
+    /// "integrated care system") does not count twice.
+    pub groups: Vec<Vec<QueryForm>>,
     /// Adjacent term pairs from the question, with a weight: a passage that contains the
     /// words next to each other ("leadership programme") scores above one that merely has both.
     pub phrases: Vec<(String, String, f32)>,
@@ -440,6 +465,35 @@ pub struct SearchRequest {
     /// Maximum hits.
     pub limit: usize,
 }
+
+impl SearchRequest {
+    /// One group per term, each of weight 1: a plain bag-of-words search.
+    pub fn words(terms: Vec<String>, limit: usize) -> SearchRequest {
+        SearchRequest {
+            groups: terms
+                .into_iter()
+                .map(|t| {
+                    vec![QueryForm {
+                        terms: vec![t],
+                        weight: 1.0,
+                    }]
+                })
+                .collect(),
+            limit,
+            ..SearchRequest::default()
+        }
+    }
+
+    fn all_terms(&self) -> impl Iterator<Item = (&String, f32)> {
+        self.groups
+            .iter()
+            .flatten()
+            .flat_map(|f| f.terms.iter().map(move |t| (t, f.weight)))
+    }
+}
+
+/// Share of a group's weaker forms added to its best one.
+const TIE_BREAKER: f32 = 0.1;
 
 /// A matching passage.
 #[derive(Debug, Clone, PartialEq)]
@@ -462,8 +516,12 @@ pub struct Hit {
     pub score: f32,
     /// Best fragment of the text, and byte ranges of matched words within it.
     pub snippet: (String, Vec<std::ops::Range<usize>>),
-    /// Which query terms occur in the passage, its section path, title or tags.
+    /// Which query terms occur in the passage text or its section path. The document title and
+    /// tags are left out on purpose: they are shared by every passage of a document, so they
+    /// help ranking but say nothing about whether this passage covers the question.
     pub matched: Vec<String>,
+    /// Which query terms occur in the document's title.
+    pub matched_title: Vec<String>,
 }
 
 /// Field boosts: where a word appears says how much the passage is about it.
@@ -481,6 +539,8 @@ pub struct SearchIndex {
     fields: Fields,
     manifest: Manifest,
     analyzer: TextAnalyzer,
+    /// Every analysed term in text, section, title and tags, sorted; for typo correction.
+    vocabulary: Vec<String>,
 }
 
 impl SearchIndex {
@@ -511,13 +571,39 @@ impl SearchIndex {
                 path: gen_dir,
                 message: "missing tokenizer".into(),
             })?;
+        let vocabulary = vocabulary(&reader, &fields)?;
         Ok(SearchIndex {
             index,
             reader,
             fields,
             manifest,
             analyzer,
+            vocabulary,
         })
+    }
+
+    /// Every analysed term the index knows, sorted.
+    pub fn vocabulary(&self) -> &[String] {
+        &self.vocabulary
+    }
+
+    /// How many passages contain `term` in any searched field (analysed form).
+    pub fn any_field_freq(&self, term: &str) -> u64 {
+        let searcher = self.reader.searcher();
+        [
+            self.fields.text,
+            self.fields.section,
+            self.fields.document,
+            self.fields.tags,
+        ]
+        .iter()
+        .map(|&f| {
+            searcher
+                .doc_freq(&Term::from_field_text(f, term))
+                .unwrap_or(0)
+        })
+        .max()
+        .unwrap_or(0)
     }
 
     /// The manifest of the generation being served.
@@ -560,19 +646,31 @@ impl SearchIndex {
 
     fn build_query(&self, req: &SearchRequest) -> Box<dyn Query> {
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for qt in &req.terms {
-            for (name, boost) in BOOSTS {
-                let term = Term::from_field_text(self.field(name), &qt.term);
-                let q: Box<dyn Query> = if qt.fuzzy > 0 {
-                    Box::new(FuzzyTermQuery::new(term, qt.fuzzy, true))
-                } else {
-                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
-                };
-                should.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(q, boost * qt.weight)),
-                ));
-            }
+        for group in &req.groups {
+            let forms: Vec<Box<dyn Query>> = group
+                .iter()
+                .map(|form| {
+                    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                    for t in &form.terms {
+                        for (name, boost) in BOOSTS {
+                            let term = Term::from_field_text(self.field(name), t);
+                            let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                            clauses.push((
+                                Occur::Should,
+                                Box::new(BoostQuery::new(Box::new(q), boost)),
+                            ));
+                        }
+                    }
+                    Box::new(BoostQuery::new(
+                        Box::new(BooleanQuery::new(clauses)),
+                        form.weight,
+                    )) as Box<dyn Query>
+                })
+                .collect();
+            should.push((
+                Occur::Should,
+                Box::new(DisjunctionMaxQuery::with_tie_breaker(forms, TIE_BREAKER)),
+            ));
         }
         for (a, b, weight) in &req.phrases {
             for (name, boost) in [("text", 1.0), ("section", 2.0)] {
@@ -606,18 +704,17 @@ impl SearchIndex {
     /// Best passages for the request, best first. Never fails on odd input: an empty request
     /// returns no hits.
     pub fn search(&self, req: &SearchRequest) -> Result<Vec<Hit>> {
-        if req.terms.is_empty() || req.limit == 0 {
+        if req.groups.is_empty() || req.limit == 0 {
             return Ok(Vec::new());
         }
         let query = self.build_query(req);
         let searcher = self.reader.searcher();
         let top = searcher.search(&*query, &TopDocs::with_limit(req.limit).order_by_score())?;
-        let weights: BTreeMap<String, f32> = req
-            .terms
-            .iter()
-            .filter(|t| t.fuzzy == 0)
-            .map(|t| (t.term.clone(), t.weight))
-            .collect();
+        let mut weights: BTreeMap<String, f32> = BTreeMap::new();
+        for (t, w) in req.all_terms() {
+            let e = weights.entry(t.clone()).or_insert(0.0);
+            *e = e.max(w);
+        }
         let mut snippets = SnippetGenerator::new(
             weights,
             self.analyzer.clone(),
@@ -625,7 +722,7 @@ impl SearchIndex {
             SNIPPET_CHARS,
         );
         snippets.set_max_num_chars(SNIPPET_CHARS);
-        let wanted: HashSet<&str> = req.terms.iter().map(|t| t.term.as_str()).collect();
+        let wanted: HashSet<&str> = req.all_terms().map(|(t, _)| t.as_str()).collect();
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
@@ -638,9 +735,8 @@ impl SearchIndex {
             let text = get(self.fields.text);
             let section = get(self.fields.section);
             let document = get(self.fields.document);
-            let tags = get(self.fields.tags);
             let present: HashSet<String> = self
-                .analyze(&format!("{text}\n{section}\n{document}\n{tags}"))
+                .analyze(&format!("{text}\n{section}"))
                 .into_iter()
                 .collect();
             let mut matched: Vec<String> = wanted
@@ -649,6 +745,13 @@ impl SearchIndex {
                 .map(|t| t.to_string())
                 .collect();
             matched.sort();
+            let title_terms: HashSet<String> = self.analyze(&document).into_iter().collect();
+            let mut matched_title: Vec<String> = wanted
+                .iter()
+                .filter(|t| title_terms.contains(**t))
+                .map(|t| t.to_string())
+                .collect();
+            matched_title.sort();
             let snippet = snippets.snippet(&text);
             let snippet = if snippet.fragment().is_empty() {
                 let cut = crate::text::truncate_words(&text, SNIPPET_CHARS);
@@ -680,6 +783,7 @@ impl SearchIndex {
                 score,
                 snippet,
                 matched,
+                matched_title,
             });
         }
         Ok(hits)

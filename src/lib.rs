@@ -6,9 +6,11 @@
 //! # Layout
 //! - [`corpus`]: reads `corpus/`, validates front matter and splits documents into passages.
 //! - [`index`]: builds, stores and searches the tantivy passage index under `index/`.
+//! - [`query`]: reads a question into concepts, with thesaurus and typo alternatives.
 //! - [`answer`]: turns a question into an [`answer::Answer`]: a short answer line and citations.
 //! - [`config`]: `config.toml`, with defaults for every key.
 //! - [`resources`]: resource links posted by OH teams, stored as corpus files.
+//! - [`eval`]: retrieval scores on a questions file, beside a naive baseline.
 //! - [`reply`]: what the bot says, as plain data for any front end to render.
 //! - [`commands`]: the chat commands (`/ask`, `/sources`, …), shared by every front end.
 //! - [`console`]: the same commands from lines of text, for trying the bot without Discord.
@@ -26,7 +28,9 @@ pub mod console;
 pub mod corpus;
 pub mod discord;
 mod error;
+pub mod eval;
 pub mod index;
+pub mod query;
 pub mod reply;
 pub mod resources;
 mod testing;

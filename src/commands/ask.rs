@@ -146,7 +146,7 @@ pub fn answer_reply(a: &Answer, private: bool) -> Reply {
         tone: Tone::Answer,
         title: None,
         echo: Some(a.question.clone()),
-        body: Rich::plain(format!("{} [1]", a.summary)),
+        body: Rich::plain(a.summary.clone()),
         fields,
         footer: Some(footer.into()),
     }

@@ -14,6 +14,9 @@
 //! - Only `.md` files are documents; hidden files and directories are skipped.
 
 mod passages;
+pub mod thesaurus;
+
+pub use thesaurus::Thesaurus;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -143,6 +146,8 @@ pub struct Corpus {
     /// Problems, in file order. A document with a problem is not in `documents`, except for
     /// corpus-wide problems (duplicate ids) which name both files.
     pub problems: Vec<Problem>,
+    /// Query expansions from `thesaurus.toml` (empty when the file is absent).
+    pub thesaurus: Thesaurus,
 }
 
 impl Corpus {
@@ -193,6 +198,24 @@ pub fn load(dir: &Path) -> Result<Corpus> {
         }
     }
     check_unique(&mut corpus);
+    let thesaurus_path = dir.join(thesaurus::FILE);
+    match std::fs::read(&thesaurus_path) {
+        Ok(bytes) => {
+            let parsed = std::str::from_utf8(&bytes)
+                .map_err(|_| (1, "thesaurus: not valid UTF-8".to_string()))
+                .and_then(Thesaurus::parse);
+            match parsed {
+                Ok(t) => corpus.thesaurus = t,
+                Err((line, message)) => corpus.problems.push(Problem {
+                    path: PathBuf::from(thesaurus::FILE),
+                    line,
+                    message,
+                }),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(thesaurus_path, e)),
+    }
     Ok(corpus)
 }
 

@@ -1,5 +1,5 @@
 use crate::common::{front_matter, temp_corpus};
-use ohwb_bot::index::{self, Freshness, QueryTerm, SearchIndex, SearchRequest};
+use ohwb_bot::index::{self, Freshness, SearchIndex, SearchRequest};
 use ohwb_bot::{corpus, Error};
 
 fn doc(title: &str, body: &str) -> String {
@@ -7,20 +7,7 @@ fn doc(title: &str, body: &str) -> String {
 }
 
 fn search(index: &SearchIndex, word: &str) -> Vec<String> {
-    let req = SearchRequest {
-        terms: index
-            .analyze(word)
-            .into_iter()
-            .map(|term| QueryTerm {
-                term,
-                weight: 1.0,
-                fuzzy: 0,
-            })
-            .collect(),
-        phrases: Vec::new(),
-        document: None,
-        limit: 10,
-    };
+    let req = SearchRequest::words(index.analyze(word), 10);
     index
         .search(&req)
         .unwrap()
@@ -61,16 +48,7 @@ fn round_trip_keeps_every_passage_and_its_fields() {
     );
 
     let hit = &index
-        .search(&SearchRequest {
-            terms: vec![QueryTerm {
-                term: "access".into(),
-                weight: 1.0,
-                fuzzy: 0,
-            }],
-            phrases: Vec::new(),
-            document: None,
-            limit: 1,
-        })
+        .search(&SearchRequest::words(vec!["access".into()], 1))
         .unwrap()[0];
     assert_eq!(hit.document, "Alpha");
     assert_eq!(hit.section, "Access");

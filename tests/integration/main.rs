@@ -10,6 +10,8 @@ mod common;
 mod console;
 /// The real serenity client against the fake Discord: registration, every command, limits.
 mod discord;
+/// Retrieval quality on tests/eval/questions.toml, the thesaurus and typo handling.
+mod eval;
 /// A fake Discord (REST + gateway) on 127.0.0.1, reusable by any test that drives the bot.
 mod fake_discord;
 /// Building, reopening and refusing to replace the index.
