@@ -215,6 +215,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 bail!("the question is empty: ask something, e.g. ohwb-bot ask \"what is OHWB?\"");
             }
             let index = open(&settings)?;
+            // Distress comes first here too: never a strategy citation, always the crisis
+            // signposting (as "not answered" in JSON, so the contract keeps its shape).
+            let needs_support = index
+                .manifest()
+                .safety
+                .as_ref()
+                .is_some_and(|p| p.classify(&question) == ohwb_bot::safety::Need::Distress);
+            if needs_support {
+                let reply = ohwb_bot::commands::crisis_reply(&settings.config);
+                let mut out = std::io::stdout().lock();
+                if json {
+                    let v = serde_json::json!({
+                        "question": question, "answered": false,
+                        "answer": reply.plain_text(), "citations": []
+                    });
+                    writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+                } else {
+                    write!(out, "{}", console::render(&reply))?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let document = source.map(|s| resolve_source(&index, &s)).transpose()?;
             let opts = AskOptions {
                 document,
@@ -259,6 +280,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Check => {
             let corpus = corpus::load(settings.corpus_dir()?)?;
+            if corpus.safety.is_none() {
+                eprintln!(
+                    "warning: {} is missing: no question will be recognised as distress or as \
+                     asking for help",
+                    settings.corpus.join(ohwb_bot::safety::FILE).display()
+                );
+            }
+            if settings.config.support.is_empty() {
+                eprintln!(
+                    "warning: [support] in the config is empty: support answers will tell staff to \
+                     check their intranet or OH team instead of giving your trust's contacts"
+                );
+            }
             if corpus.problems.is_empty() {
                 println!(
                     "corpus OK: {} documents, {} passages",

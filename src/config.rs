@@ -28,6 +28,88 @@ pub struct Config {
     pub resources: ResourcesConfig,
     /// Index maintenance.
     pub index: IndexConfig,
+    /// The trust's own support contacts, shown first to staff who ask for help.
+    pub support: SupportConfig,
+    /// The reply to a question that shows distress.
+    pub crisis: CrisisConfig,
+}
+
+/// `[support]`: the trust's own contacts. Empty strings are left out of replies.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupportConfig {
+    /// Name of the OH / health and wellbeing team.
+    pub oh_team: String,
+    /// Its phone number.
+    pub phone: String,
+    /// Its email address.
+    pub email: String,
+    /// The staff wellbeing page on the intranet.
+    pub intranet_url: String,
+    /// Employee assistance programme provider.
+    pub eap_provider: String,
+    /// EAP phone number.
+    pub eap_phone: String,
+    /// When the team can be reached.
+    pub hours: String,
+    /// Off unless set: a Discord channel id (private, for the wellbeing team) where the bot posts
+    /// `escalation_message` each time it shows someone the crisis reply. Never the person's
+    /// name or words.
+    pub escalation_channel_id: u64,
+    /// What is posted to `escalation_channel_id`.
+    pub escalation_message: String,
+}
+
+impl SupportConfig {
+    /// True when no local contact is configured.
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.oh_team,
+            &self.phone,
+            &self.email,
+            &self.intranet_url,
+            &self.eap_provider,
+            &self.eap_phone,
+        ]
+        .iter()
+        .all(|s| s.trim().is_empty())
+    }
+}
+
+/// Default escalation notice: says that support was shown, and nothing about who or what.
+pub const DEFAULT_ESCALATION_MESSAGE: &str = "A colleague was just shown crisis support \
+information by the OHWB bot. Their name and message are not shared. Please make sure your \
+team's support offer is easy to find.";
+
+/// `[crisis]`: the wording and numbers of the crisis reply. Defaults are for England.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrisisConfig {
+    /// Title of the reply.
+    pub heading: String,
+    /// First line.
+    pub intro: String,
+    /// Where to get help now, one line each.
+    pub lines: Vec<String>,
+    /// Last line.
+    pub closing: String,
+}
+
+impl Default for CrisisConfig {
+    fn default() -> Self {
+        CrisisConfig {
+            heading: "You don't have to face this alone".into(),
+            intro: "I'm sorry you're going through this. Please reach out to someone now:".into(),
+            lines: vec![
+                "If you or someone else is in immediate danger, call 999.".into(),
+                "For urgent help when it is not an emergency, call NHS 111.".into(),
+                "Samaritans are there day or night: call 116 123 (free, 24/7).".into(),
+            ],
+            closing: "Only you can see this message, and what you wrote has not been saved or \
+                      shared. You can still use /ask for questions about the strategy."
+                .into(),
+        }
+    }
 }
 
 /// `[roles]`: Discord role ids. Checked by the bot on every command, whatever Discord's own
@@ -177,6 +259,13 @@ impl Config {
         }
         if !(0.0..=1.0).contains(&config.answer.min_relative_score) {
             return Err("answer.min_relative_score must be between 0 and 1".into());
+        }
+        if !config.support.intranet_url.trim().is_empty() {
+            crate::corpus::check_url(config.support.intranet_url.trim())
+                .map_err(|e| format!("support.intranet_url: {e}"))?;
+        }
+        if config.crisis.lines.iter().all(|l| l.trim().is_empty()) {
+            return Err("crisis.lines must list at least one place to get help now".into());
         }
         if config.index.watch_interval_ms < 100 {
             return Err("index.watch_interval_ms must be at least 100".into());

@@ -43,7 +43,7 @@ use crate::corpus::{self, Corpus};
 use crate::{Error, Result};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 const MANIFEST: &str = "current.json";
 const TOKENIZER: &str = "en_stem";
 const SNIPPET_CHARS: usize = 220;
@@ -122,6 +122,10 @@ pub struct Manifest {
     /// The thesaurus the generation was built with (normalised key → alternatives).
     #[serde(default)]
     pub thesaurus: BTreeMap<String, Vec<String>>,
+    /// The support phrase lists the generation was built with; `None` when the corpus has no
+    /// `support-phrases.toml` (then nothing is recognised as distress: `check` warns).
+    #[serde(default)]
+    pub safety: Option<crate::safety::Phrases>,
 }
 
 impl Manifest {
@@ -297,6 +301,7 @@ fn build_locked(corpus: &Corpus, index_dir: &Path, fingerprint: String) -> Resul
         built_at: now.as_secs(),
         documents,
         thesaurus: corpus.thesaurus.entries.clone(),
+        safety: corpus.safety.clone(),
     };
     write_manifest(index_dir, &manifest)?;
     remove_old_generations(index_dir, &generation, previous.as_ref());

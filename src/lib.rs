@@ -11,6 +11,7 @@
 //! - [`config`]: `config.toml`, with defaults for every key.
 //! - [`resources`]: resource links posted by OH teams, stored as corpus files.
 //! - [`eval`]: retrieval scores on a questions file, beside a naive baseline.
+//! - [`safety`]: recognises distress and help-seeking in a question, from phrase lists in the corpus.
 //! - [`reply`]: what the bot says, as plain data for any front end to render.
 //! - [`commands`]: the chat commands (`/ask`, `/sources`, …), shared by every front end.
 //! - [`console`]: the same commands from lines of text, for trying the bot without Discord.
@@ -33,6 +34,7 @@ pub mod index;
 pub mod query;
 pub mod reply;
 pub mod resources;
+pub mod safety;
 mod testing;
 mod text;
 

@@ -109,6 +109,9 @@ pub struct Reply {
     pub fields: Vec<Field>,
     /// Small print.
     pub footer: Option<String>,
+    /// The trust asked to be told (anonymously) when someone is shown crisis support: a front
+    /// end that can post to the configured private channel does so. Carries no identity.
+    pub escalate: bool,
 }
 
 impl Reply {
@@ -122,6 +125,7 @@ impl Reply {
             body,
             fields: Vec::new(),
             footer: None,
+            escalate: false,
         }
     }
 

@@ -1,12 +1,13 @@
 //! `/ask`, `/sources` and `/help`: what every member may use.
 
-use crate::answer::{self, Answer, AskOptions};
+use crate::answer::{self, Answer, AskOptions, Citation};
 use crate::index::DocInfo;
 use crate::reply::{Field, Reply, Rich, Tone};
 use crate::text::truncate_words;
 use crate::Result;
 
 use super::{Bot, Invocation};
+use crate::safety::Need;
 
 impl Bot {
     pub(super) fn ask(&self, inv: &Invocation) -> Result<Reply> {
@@ -16,6 +17,13 @@ impl Bot {
                 Tone::Error,
                 Rich::plain(answer::EMPTY_QUESTION),
             ));
+        }
+        // Support comes before any citation: distress gets the crisis reply, help-seeking gets
+        // local contacts first. Checked before `source`, which must not hide either.
+        match self.need(question) {
+            Need::Distress => return Ok(super::crisis_reply(self.config())),
+            Need::Help => return self.support_reply(question, !inv.flag("share")),
+            Need::Question => {}
         }
         let index = self.index();
         let document = match inv.str("source").filter(|s| !s.is_empty()) {
@@ -115,10 +123,26 @@ pub fn answer_reply(a: &Answer, private: bool) -> Reply {
             body: Rich::plain(a.summary.clone()),
             fields: Vec::new(),
             footer: private.then(|| footer.to_string()),
+            escalate: false,
         };
     }
-    let fields = a
-        .citations
+    let fields = citation_fields(&a.citations);
+    Reply {
+        private,
+        tone: Tone::Answer,
+        title: None,
+        echo: Some(a.question.clone()),
+        body: Rich::plain(a.summary.clone()),
+        fields,
+        footer: Some(footer.into()),
+        escalate: false,
+    }
+}
+
+/// One field per citation: "[n] Document › Section", the snippet with matched words strong,
+/// and a link to the source.
+pub(super) fn citation_fields(citations: &[Citation]) -> Vec<Field> {
+    citations
         .iter()
         .map(|c| {
             let mut value = Rich::new();
@@ -140,16 +164,7 @@ pub fn answer_reply(a: &Answer, private: bool) -> Reply {
                 value,
             }
         })
-        .collect();
-    Reply {
-        private,
-        tone: Tone::Answer,
-        title: None,
-        echo: Some(a.question.clone()),
-        body: Rich::plain(a.summary.clone()),
-        fields,
-        footer: Some(footer.into()),
-    }
+        .collect()
 }
 
 pub(super) fn help() -> Reply {

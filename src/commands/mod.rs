@@ -13,6 +13,7 @@
 
 mod admin;
 mod ask;
+mod support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,11 +24,13 @@ use crate::config::Config;
 use crate::index::{self, Freshness, SearchIndex};
 use crate::reply::{Reply, Rich, Tone};
 use crate::resources;
+use crate::safety::Need;
 use crate::text::truncate_words;
 use crate::Result;
 
 pub use admin::ReindexOutcome;
 pub use ask::answer_reply;
+pub use support::{crisis_reply, escalation_notice, SUPPORT_DOC};
 
 /// The type of a command option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -467,10 +470,22 @@ impl Bot {
         }
     }
 
-    /// Whether the reply to `inv` will be private; known before running it.
+    /// What a question needs: crisis signposting, support contacts, or an answer.
+    pub fn need(&self, question: &str) -> Need {
+        match &self.index().manifest().safety {
+            Some(phrases) => phrases.classify(question),
+            None => Need::Question,
+        }
+    }
+
+    /// Whether the reply to `inv` will be private; known before running it. A question that
+    /// shows distress is always private, even with `share:true`.
     pub fn is_private(&self, inv: &Invocation) -> bool {
         match inv.command.as_str() {
-            "ask" => !inv.flag("share"),
+            "ask" => {
+                !inv.flag("share")
+                    || self.need(inv.str("question").unwrap_or_default()) == Need::Distress
+            }
             _ => true,
         }
     }

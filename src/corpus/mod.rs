@@ -148,6 +148,8 @@ pub struct Corpus {
     pub problems: Vec<Problem>,
     /// Query expansions from `thesaurus.toml` (empty when the file is absent).
     pub thesaurus: Thesaurus,
+    /// Distress and help-seeking phrases from `support-phrases.toml` (`None` when absent).
+    pub safety: Option<crate::safety::Phrases>,
 }
 
 impl Corpus {
@@ -215,6 +217,24 @@ pub fn load(dir: &Path) -> Result<Corpus> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io(thesaurus_path, e)),
+    }
+    let safety_path = dir.join(crate::safety::FILE);
+    match std::fs::read(&safety_path) {
+        Ok(bytes) => {
+            let parsed = std::str::from_utf8(&bytes)
+                .map_err(|_| (1, "support phrases: not valid UTF-8".to_string()))
+                .and_then(crate::safety::Phrases::parse);
+            match parsed {
+                Ok(p) => corpus.safety = Some(p),
+                Err((line, message)) => corpus.problems.push(Problem {
+                    path: PathBuf::from(crate::safety::FILE),
+                    line,
+                    message,
+                }),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(safety_path, e)),
     }
     Ok(corpus)
 }

@@ -19,9 +19,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serenity::all::{
-    Command, CommandDataOption, CommandDataOptionValue, CommandInteraction, CommandOptionType,
-    Context, CreateAllowedMentions, CreateCommand, CreateCommandOption, CreateInteractionResponse,
-    EventHandler, GatewayIntents, GuildId, HttpBuilder, Interaction, Ready,
+    ChannelId, Command, CommandDataOption, CommandDataOptionValue, CommandInteraction,
+    CommandOptionType, Context, CreateAllowedMentions, CreateCommand, CreateCommandOption,
+    CreateInteractionResponse, CreateMessage, EventHandler, GatewayIntents, GuildId, HttpBuilder,
+    Interaction, Ready,
 };
 use serenity::async_trait;
 use serenity::client::ClientBuilder;
@@ -327,11 +328,36 @@ impl Handler {
             .await
         };
         let ms = started.elapsed().as_millis() as u64;
+        // For support replies only the fact is logged: no text, no user, not even which list.
+        let support = reply.tone == Tone::Support;
         match sent {
-            Ok(()) => tracing::info!(command = %name, ms, deferred, "replied"),
+            Ok(()) => tracing::info!(command = %name, ms, deferred, support, "replied"),
             Err(e) => {
-                tracing::warn!(command = %name, ms, deferred, error = %e, "could not send the reply")
+                tracing::warn!(command = %name, ms, deferred, support, error = %e, "could not send the reply")
             }
+        }
+        if reply.escalate {
+            self.escalate(ctx).await;
+        }
+    }
+
+    /// Tells the wellbeing team's private channel that crisis support was shown: the configured
+    /// notice only, never who or what.
+    async fn escalate(&self, ctx: &Context) {
+        let channel = self.bot.config().support.escalation_channel_id;
+        if channel == 0 {
+            return;
+        }
+        let notice = crate::commands::escalation_notice(self.bot.config());
+        let message = CreateMessage::new()
+            .content(render::escape(&crate::text::truncate_words(&notice, 1900)))
+            .allowed_mentions(CreateAllowedMentions::new());
+        match ChannelId::new(channel)
+            .send_message(&ctx.http, message)
+            .await
+        {
+            Ok(_) => tracing::info!("wellbeing team notified of a support reply"),
+            Err(e) => tracing::warn!(error = %e, "could not notify the wellbeing team"),
         }
     }
 

@@ -337,6 +337,7 @@ mod tests {
             body: Rich::plain(long_word_soup.clone()),
             fields,
             footer: Some("f ".repeat(3000)),
+            escalate: false,
         }
     }
 

@@ -509,6 +509,11 @@ async fn the_serve_binary_answers_and_stops_on_sigterm_without_logging_secrets()
         cb.body
     );
 
+    // A question showing distress: answered privately, and only the fact is logged.
+    let id = fake.send(ask("honestly i want to end it all"));
+    let cb = fake.callback(id).await;
+    assert_eq!(cb.body["data"]["flags"], 64);
+
     let status = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
@@ -677,5 +682,59 @@ async fn roles_are_enforced_by_the_bot_on_every_command() {
         )
         .await;
     assert_eq!(embed(&cb)["title"], "Resource removed", "{cb}");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distress_stays_private_when_shared_and_the_team_is_told_anonymously() {
+    let mut config = real_config();
+    config.support.escalation_channel_id = 7777;
+    config.support.oh_team = "Anytown OH".into();
+    let notice = ohwb_bot::commands::escalation_notice(&config);
+    let mut bot = start(
+        Bot::open(config).unwrap(),
+        &[GUILD_ID],
+        Duration::from_millis(1500),
+    )
+    .await;
+    let mut i = ask("i cant go on like this");
+    i.options
+        .push(json!({"name": "share", "type": 5, "value": true}));
+    let cb = bot.ask(i).await;
+    assert_eq!(cb["data"]["flags"], 64, "private despite share:true");
+    assert_no_pings(&cb["data"]);
+    let e = embed(&cb);
+    assert_eq!(e["title"], "You don't have to face this alone");
+    let all = e.to_string();
+    assert!(
+        all.contains("116 123") && all.contains("Anytown OH"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("cant go on"),
+        "the question is not echoed: {all}"
+    );
+
+    let posted = bot
+        .fake
+        .expect("the wellbeing team notice", |r| {
+            r.method == "POST" && r.path == "/api/v10/channels/7777/messages"
+        })
+        .await;
+    let content = posted.body["content"].as_str().unwrap();
+    assert_eq!(content.replace('\\', ""), notice);
+    assert!(
+        !content.contains("cant go on") && !content.contains("Staff") && !content.contains("6000")
+    );
+    assert_eq!(posted.body["allowed_mentions"]["parse"], json!([]));
+
+    // An ordinary question does not notify anyone.
+    bot.ask(ask("what are the four strategic drivers")).await;
+    let log = bot.fake.log.lock().await;
+    assert_eq!(
+        log.iter().filter(|r| r.path.contains("/channels/")).count(),
+        1
+    );
+    drop(log);
     bot.stop().await;
 }

@@ -18,3 +18,5 @@ mod fake_discord;
 mod index;
 /// Posting and removing resources, reindexing, crash safety and the watcher.
 mod resources;
+/// Distress and help-seeking: crisis signposting first, local contacts first, privacy.
+mod support;
