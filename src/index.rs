@@ -740,23 +740,19 @@ impl SearchIndex {
             let text = get(self.fields.text);
             let section = get(self.fields.section);
             let document = get(self.fields.document);
-            let present: HashSet<String> = self
-                .analyze(&format!("{text}\n{section}"))
-                .into_iter()
-                .collect();
-            let mut matched: Vec<String> = wanted
-                .iter()
-                .filter(|t| present.contains(**t))
-                .map(|t| t.to_string())
-                .collect();
-            matched.sort();
-            let title_terms: HashSet<String> = self.analyze(&document).into_iter().collect();
-            let mut matched_title: Vec<String> = wanted
-                .iter()
-                .filter(|t| title_terms.contains(**t))
-                .map(|t| t.to_string())
-                .collect();
-            matched_title.sort();
+            // Which wanted terms occur in `of`, sorted for stable output.
+            let wanted_in = |of: &str| {
+                let present: HashSet<String> = self.analyze(of).into_iter().collect();
+                let mut found: Vec<String> = wanted
+                    .iter()
+                    .filter(|t| present.contains(**t))
+                    .map(|t| t.to_string())
+                    .collect();
+                found.sort();
+                found
+            };
+            let matched = wanted_in(&format!("{text}\n{section}"));
+            let matched_title = wanted_in(&document);
             let snippet = snippets.snippet(&text);
             let snippet = if snippet.fragment().is_empty() {
                 let cut = crate::text::truncate_words(&text, SNIPPET_CHARS);

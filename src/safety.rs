@@ -91,10 +91,9 @@ fn contains_phrase(text: &str, phrase: &str) -> bool {
 impl Phrases {
     /// Parses the file; an error carries a 1-based line and a message.
     pub fn parse(text: &str) -> Result<Phrases, (usize, String)> {
-        let line_of = |offset: usize| 1 + text[..offset.min(text.len())].matches('\n').count();
         let raw: Raw = toml::from_str(text).map_err(|e| {
             (
-                e.span().map(|s| line_of(s.start)).unwrap_or(1),
+                crate::corpus::toml_error_line(text, &e),
                 format!("support phrases: {}", e.message().trim_end()),
             )
         })?;

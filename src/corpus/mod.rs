@@ -200,43 +200,52 @@ pub fn load(dir: &Path) -> Result<Corpus> {
         }
     }
     check_unique(&mut corpus);
-    let thesaurus_path = dir.join(thesaurus::FILE);
-    match std::fs::read(&thesaurus_path) {
-        Ok(bytes) => {
-            let parsed = std::str::from_utf8(&bytes)
-                .map_err(|_| (1, "thesaurus: not valid UTF-8".to_string()))
-                .and_then(Thesaurus::parse);
-            match parsed {
-                Ok(t) => corpus.thesaurus = t,
-                Err((line, message)) => corpus.problems.push(Problem {
-                    path: PathBuf::from(thesaurus::FILE),
-                    line,
-                    message,
-                }),
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io(thesaurus_path, e)),
+    if let Some(t) = load_side_file(dir, thesaurus::FILE, Thesaurus::parse, &mut corpus.problems)? {
+        corpus.thesaurus = t;
     }
-    let safety_path = dir.join(crate::safety::FILE);
-    match std::fs::read(&safety_path) {
-        Ok(bytes) => {
-            let parsed = std::str::from_utf8(&bytes)
-                .map_err(|_| (1, "support phrases: not valid UTF-8".to_string()))
-                .and_then(crate::safety::Phrases::parse);
-            match parsed {
-                Ok(p) => corpus.safety = Some(p),
-                Err((line, message)) => corpus.problems.push(Problem {
-                    path: PathBuf::from(crate::safety::FILE),
-                    line,
-                    message,
-                }),
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io(safety_path, e)),
-    }
+    corpus.safety = load_side_file(
+        dir,
+        crate::safety::FILE,
+        crate::safety::Phrases::parse,
+        &mut corpus.problems,
+    )?;
     Ok(corpus)
+}
+
+/// Reads an optional TOML file beside the documents (`thesaurus.toml`, `support-phrases.toml`).
+/// Absent: `None`. Unparsable: `None` plus a located problem, like a bad document.
+fn load_side_file<T>(
+    dir: &Path,
+    name: &str,
+    parse: impl Fn(&str) -> std::result::Result<T, (usize, String)>,
+    problems: &mut Vec<Problem>,
+) -> Result<Option<T>> {
+    let path = dir.join(name);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let parsed = std::str::from_utf8(&bytes)
+        .map_err(|_| (1, format!("{name}: not valid UTF-8")))
+        .and_then(parse);
+    match parsed {
+        Ok(t) => Ok(Some(t)),
+        Err((line, message)) => {
+            problems.push(Problem {
+                path: PathBuf::from(name),
+                line,
+                message,
+            });
+            Ok(None)
+        }
+    }
+}
+
+/// 1-based line of a TOML parse error in `text`, for problems that name file and line.
+pub(crate) fn toml_error_line(text: &str, e: &toml::de::Error) -> usize {
+    let offset = e.span().map_or(0, |s| s.start).min(text.len());
+    1 + text[..offset].matches('\n').count()
 }
 
 /// Duplicate document slugs or passage ids make citations ambiguous; both files are named.
