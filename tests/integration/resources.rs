@@ -554,3 +554,60 @@ fn the_cli_posts_lists_and_removes_with_the_same_rules() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn two_posts_at_once_both_land_and_the_list_pages() {
+    let (_dir, config) = corpus_copy();
+    let corpus = config.paths.corpus.clone();
+    let posters: Vec<_> = (0..2)
+        .map(|i| {
+            let corpus = corpus.clone();
+            std::thread::spawn(move || {
+                let new = ohwb_bot::resources::NewResource {
+                    url: format!("https://example.org/at-once-{i}"),
+                    title: format!("Simultaneous post {i}"),
+                    summary: "Posted at the same moment as another.".into(),
+                    tags: String::new(),
+                    posted_by: "tester".into(),
+                };
+                ohwb_bot::resources::add(&corpus, &new, Default::default()).unwrap()
+            })
+        })
+        .collect();
+    let ids: Vec<String> = posters.into_iter().map(|h| h.join().unwrap().id).collect();
+    let listed: Vec<String> = ohwb_bot::resources::list(&corpus)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    for id in &ids {
+        assert!(listed.contains(id), "{id} missing from {listed:?}");
+    }
+
+    for i in 0..8 {
+        let new = ohwb_bot::resources::NewResource {
+            url: format!("https://example.org/page-{i}"),
+            title: format!("Paged resource {i}"),
+            summary: "One of many.".into(),
+            tags: "paging".into(),
+            posted_by: "tester".into(),
+        };
+        ohwb_bot::resources::add(&corpus, &new, Default::default()).unwrap();
+    }
+    let bot = Bot::open(config).unwrap();
+    let first = run(&bot, "/resource list");
+    assert_eq!(first.fields.len(), 8);
+    assert!(
+        first.footer.as_deref().unwrap().contains("Page 1 of 2"),
+        "{:?}",
+        first.footer
+    );
+    let second = run(&bot, "/resource list page:2");
+    assert_eq!(second.fields.len(), 2);
+    let tagged = run(&bot, "/resource list tag:paging");
+    assert!(
+        tagged.body.plain_text().starts_with("8 resources tagged"),
+        "{}",
+        tagged.body.plain_text()
+    );
+}
