@@ -300,6 +300,12 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_is_valid_and_shows_the_defaults() {
+        let example = include_str!("../config.example.toml");
+        assert_eq!(Config::parse(example).unwrap(), Config::default());
+    }
+
+    #[test]
     fn typos_and_bad_values_are_refused() {
         let e = Config::parse("[answer]\ntopp = 5\n").unwrap_err();
         assert!(e.contains("topp"), "{e}");

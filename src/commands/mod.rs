@@ -452,6 +452,12 @@ impl Bot {
             }
             *last = Instant::now();
         }
+        self.refresh_now();
+    }
+
+    /// Serves the generation named by `current.json` if it differs from the one served. Called
+    /// at most once a second by `execute`; public so tools and tests need not wait.
+    pub fn refresh_now(&self) {
         let served = self.index().manifest().generation.clone();
         match index::read_manifest(&self.index_dir) {
             Ok(Some(m)) if m.generation != served => match SearchIndex::open(&self.index_dir) {

@@ -611,3 +611,27 @@ fn two_posts_at_once_both_land_and_the_list_pages() {
         tagged.body.plain_text()
     );
 }
+
+#[test]
+fn a_running_bot_serves_an_index_rebuilt_by_the_cli() {
+    let (_dir, config) = corpus_copy();
+    let bot = Bot::open(config.clone()).unwrap();
+    std::fs::write(
+        config.paths.corpus.join("strategy/otters.md"),
+        format!(
+            "{}## Otters\n\nRiver otters are not in the strategy.\n",
+            crate::common::front_matter("Otters", "strategy")
+        ),
+    )
+    .unwrap();
+    let out = bot_cmd(&config, &["index"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bot.refresh_now();
+    assert!(run(&bot, "/ask river otters")
+        .plain_text()
+        .contains("Otters › Otters"));
+}
