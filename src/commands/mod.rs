@@ -498,6 +498,7 @@ impl Bot {
 
     /// Runs a command. Blocking (searches, may reindex): call it under `spawn_blocking`.
     pub fn execute(&self, inv: &Invocation) -> Result<Reply> {
+        crate::testing::fail_point("execute")?;
         self.refresh_if_rebuilt();
         let mut reply = match (inv.command.as_str(), inv.subcommand.as_deref()) {
             ("ask", _) => self.ask(inv)?,

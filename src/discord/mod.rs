@@ -302,30 +302,33 @@ impl Handler {
             Ok(Err(e)) => {
                 let reference = reference_id();
                 tracing::error!(command = %name, reference = %reference, error = %e, "command failed");
-                Reply {
-                    private,
-                    ..error_reply(&reference)
-                }
+                error_reply(&reference)
             }
             Err(e) => {
                 let reference = reference_id();
                 tracing::error!(command = %name, reference = %reference, error = %e, "command panicked");
-                Reply {
-                    private,
-                    ..error_reply(&reference)
-                }
+                error_reply(&reference)
             }
         };
-        let sent = if deferred {
-            cmd.edit_response(&ctx.http, render::edit(&reply))
-                .await
-                .map(|_| ())
-        } else {
+        // Errors are always private. A public deferral cannot be made private, so it is
+        // deleted and the error sent as a private follow-up instead.
+        let sent = if !deferred {
             cmd.create_response(
                 &ctx.http,
                 CreateInteractionResponse::Message(render::message(&reply)),
             )
             .await
+        } else if reply.private && !private {
+            if let Err(e) = cmd.delete_response(&ctx.http).await {
+                tracing::warn!(command = %name, error = %e, "could not remove the public placeholder");
+            }
+            cmd.create_followup(&ctx.http, render::followup(&reply))
+                .await
+                .map(|_| ())
+        } else {
+            cmd.edit_response(&ctx.http, render::edit(&reply))
+                .await
+                .map(|_| ())
         };
         let ms = started.elapsed().as_millis() as u64;
         // For support replies only the fact is logged: no text, no user, not even which list.

@@ -10,7 +10,7 @@
 
 use serenity::builder::{
     CreateAllowedMentions, CreateAutocompleteResponse, CreateEmbed, CreateEmbedFooter,
-    CreateInteractionResponseMessage, EditInteractionResponse,
+    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, EditInteractionResponse,
 };
 use serenity::model::Colour;
 
@@ -293,6 +293,15 @@ pub fn message(reply: &Reply) -> CreateInteractionResponseMessage {
 pub fn edit(reply: &Reply) -> EditInteractionResponse {
     EditInteractionResponse::new()
         .embed(embed(reply))
+        .allowed_mentions(CreateAllowedMentions::new())
+}
+
+/// A private follow-up message carrying `reply` (used when a public deferral must give way to
+/// a private error).
+pub fn followup(reply: &Reply) -> CreateInteractionResponseFollowup {
+    CreateInteractionResponseFollowup::new()
+        .embed(embed(reply))
+        .ephemeral(reply.private)
         .allowed_mentions(CreateAllowedMentions::new())
 }
 

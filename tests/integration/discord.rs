@@ -738,3 +738,103 @@ async fn distress_stays_private_when_shared_and_the_team_is_told_anonymously() {
     drop(log);
     bot.stop().await;
 }
+
+/// A command that fails inside the bot: the user gets a short private message with a reference
+/// id, the same id is in the log, and no internals reach the chat. Driven through the real
+/// binary with a failure injected at `execute`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_reach_the_user_privately_with_a_reference_in_the_log() {
+    let mut fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let cfg = real_config();
+    std::fs::write(
+        &config,
+        format!(
+            "[paths]\ncorpus = {:?}\nindex = {:?}\n\n[discord]\nproxy_url = {:?}\nguild_ids = [{GUILD_ID}]\ndefer_after_ms = 0\n",
+            cfg.paths.corpus, cfg.paths.index, fake.rest_url
+        ),
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .env("DISCORD_TOKEN", "fake-token")
+        .env("OHWB_TEST_FAIL_AT", "execute")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = tokio::spawn(async move {
+        let mut s = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut s)
+            .await
+            .map(|_| s)
+    });
+    fake.identified().await;
+    fake.expect("registration", |r| r.method == "PUT").await;
+
+    // share:true defers publicly; the error must still end up private.
+    let mut i = ask("what are the four strategic drivers");
+    i.options
+        .push(json!({"name": "share", "type": 5, "value": true}));
+    let id = fake.send(i);
+    let cb = fake.callback(id).await;
+    assert_eq!(cb.body["type"], 5);
+    let delete_path = format!("/api/v10/webhooks/{APP_ID}/token-{id}/messages/@original");
+    fake.expect("the public placeholder removed", |r| {
+        r.method == "DELETE" && r.path == delete_path
+    })
+    .await;
+    let follow_path = format!("/api/v10/webhooks/{APP_ID}/token-{id}");
+    let followup = fake
+        .expect("a private follow-up", |r| {
+            r.method == "POST" && r.path == follow_path
+        })
+        .await;
+    assert_eq!(followup.body["flags"], 64);
+    assert_eq!(followup.body["allowed_mentions"]["parse"], json!([]));
+    let text = followup.body["embeds"][0]["description"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains("something went wrong"), "{text}");
+    assert!(
+        !text.contains("injected"),
+        "internals stay out of chat: {text}"
+    );
+    let reference: String = text
+        .split_whitespace()
+        .find(|w| {
+            w.trim_end_matches('.').len() == 8
+                && w.trim_end_matches('.')
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit())
+        })
+        .expect("a reference id")
+        .trim_end_matches('.')
+        .to_string();
+
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    tokio::time::timeout(PATIENCE, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let logs = logs.await.unwrap().unwrap();
+    let line = logs
+        .lines()
+        .find(|l| l.contains(&reference))
+        .unwrap_or_else(|| panic!("reference {reference} not logged: {logs}"));
+    assert!(
+        line.contains("injected failure"),
+        "the log has the detail: {line}"
+    );
+    assert!(
+        !logs.contains("four strategic drivers"),
+        "no question text in logs"
+    );
+}

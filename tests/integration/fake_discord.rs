@@ -345,6 +345,7 @@ fn route(r: &Request, ws_url: &str) -> (&'static str, Option<Value>) {
             ("200 OK", Some(Value::Array(registered)))
         }
         "POST" if p.starts_with("/api/v10/interactions/") => ("204 No Content", None),
+        "DELETE" if p.starts_with("/api/v10/webhooks/") => ("204 No Content", None),
         "PATCH" | "POST" if p.starts_with("/api/v10/webhooks/") => {
             ("200 OK", Some(message_json(&r.body)))
         }
