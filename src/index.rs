@@ -533,7 +533,7 @@ pub struct Hit {
 const BOOSTS: [(&str, f32); 4] = [
     ("text", 1.0),
     ("section", 2.0),
-    ("document", 0.6),
+    ("document", 1.5),
     ("tags", 0.5),
 ];
 

@@ -6,8 +6,8 @@ use ohwb_bot::commands::Bot;
 use ohwb_bot::config::AnswerConfig;
 use ohwb_bot::eval::{self, Questions};
 
-/// The retrieval floors: a little under what the pipeline reaches (hit@1 0.826, hit@3 0.965,
-/// out-of-scope declined 0.90), so a ranking regression fails CI.
+/// The retrieval floors: a little under what the pipeline reaches (hit@1 0.814, hit@3 0.965,
+/// out-of-scope declined 0.95), so a ranking regression fails CI.
 #[test]
 fn eval_holds_its_floors_and_beats_the_baseline() {
     let questions =
@@ -20,7 +20,7 @@ fn eval_holds_its_floors_and_beats_the_baseline() {
     let table = eval::render(&report, true);
     assert!(ours.hit_at_1 >= 0.80, "{table}");
     assert!(ours.hit_at_3 >= 0.93, "{table}");
-    assert!(ours.declined_out_of_scope >= 0.85, "{table}");
+    assert!(ours.declined_out_of_scope >= 0.90, "{table}");
     assert!(ours.declined_answerable <= 0.05, "{table}");
     let base = report.baseline_document;
     assert!(
