@@ -539,7 +539,6 @@ const BOOSTS: [(&str, f32); 4] = [
 
 /// An open generation, shareable across threads.
 pub struct SearchIndex {
-    index: Index,
     reader: IndexReader,
     fields: Fields,
     manifest: Manifest,
@@ -578,7 +577,6 @@ impl SearchIndex {
             })?;
         let vocabulary = vocabulary(&reader, &fields)?;
         Ok(SearchIndex {
-            index,
             reader,
             fields,
             manifest,
@@ -625,14 +623,6 @@ impl SearchIndex {
             out.push(stream.token().text.clone());
         }
         out
-    }
-
-    /// How many passages contain `term` in their text (analysed form); for weighting.
-    pub fn doc_freq(&self, term: &str) -> u64 {
-        let searcher = self.reader.searcher();
-        searcher
-            .doc_freq(&Term::from_field_text(self.fields.text, term))
-            .unwrap_or(0)
     }
 
     /// Number of passages in the index.
@@ -788,10 +778,5 @@ impl SearchIndex {
             });
         }
         Ok(hits)
-    }
-
-    /// The tantivy index, for tools that need lower-level access (the eval baseline).
-    pub fn tantivy(&self) -> &Index {
-        &self.index
     }
 }

@@ -458,48 +458,90 @@ async fn slow_replies_are_deferred_then_edited() {
     bot.stop().await;
 }
 
-/// The real binary: `ohwb-bot serve` against the fake Discord, configured the way a deployment
-/// behind a REST proxy is, then stopped with SIGTERM.
+/// A real `ohwb-bot serve` process pointed at a fake Discord through `discord.proxy_url`, the
+/// way a deployment behind a REST proxy is configured. Its stderr is drained as it comes (a
+/// full pipe would stall the bot's logging and so the bot) and returned by [`Serve::stop`].
+struct Serve {
+    child: tokio::process::Child,
+    logs: tokio::task::JoinHandle<std::io::Result<String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Serve {
+    async fn start(fake: &mut FakeDiscord, discord_toml: &str, env: &[(&str, &str)]) -> Serve {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        let cfg = real_config();
+        std::fs::write(
+            &config,
+            format!(
+                "[paths]\ncorpus = {:?}\nindex = {:?}\n\n[discord]\nproxy_url = {:?}\nguild_ids = [{GUILD_ID}]\n{discord_toml}",
+                cfg.paths.corpus, cfg.paths.index, fake.rest_url
+            ),
+        )
+        .unwrap();
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
+            .args(["serve", "--config", config.to_str().unwrap()])
+            .env_remove("OHWB_LOG")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let logs = tokio::spawn(async move {
+            let mut s = String::new();
+            tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut s)
+                .await
+                .map(|_| s)
+        });
+        fake.identified().await;
+        let path = format!("/api/v10/applications/{APP_ID}/guilds/{GUILD_ID}/commands");
+        fake.expect("registration", |r| r.method == "PUT" && r.path == path)
+            .await;
+        Serve {
+            child,
+            logs,
+            _dir: dir,
+        }
+    }
+
+    /// SIGTERM, a clean exit, and everything the process logged.
+    async fn stop(mut self) -> String {
+        let pid = self.child.id().unwrap().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("exits after SIGTERM")
+            .unwrap();
+        assert!(status.success(), "exit status {status:?}");
+        self.logs.await.unwrap().unwrap()
+    }
+}
+
+/// The real binary answers, stops on SIGTERM, and logs neither the token, nor who asked, nor
+/// what they asked, even at the most verbose log level.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_serve_binary_answers_and_stops_on_sigterm_without_logging_secrets() {
     let mut fake = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    let cfg = real_config();
-    std::fs::write(
-        &config,
-        format!(
-            "[paths]\ncorpus = {:?}\nindex = {:?}\n\n[discord]\ntoken_env = \"OHWB_TEST_TOKEN\"\nproxy_url = {:?}\nguild_ids = [{GUILD_ID}]\n",
-            cfg.paths.corpus, cfg.paths.index, fake.rest_url
-        ),
+    let serve = Serve::start(
+        &mut fake,
+        "token_env = \"OHWB_TEST_TOKEN\"\n",
+        &[
+            ("OHWB_TEST_TOKEN", "secret-token-123"),
+            ("OHWB_LOG", "trace"),
+        ],
     )
-    .unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
-        .args(["serve", "--config", config.to_str().unwrap()])
-        .env("OHWB_TEST_TOKEN", "secret-token-123")
-        // Even at the most verbose level nothing private may be logged.
-        .env("OHWB_LOG", "trace")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let pid = child.id().unwrap();
-    // Drain stderr as it comes: a full pipe would stall the bot's logging and so the bot.
-    let mut stderr = child.stderr.take().unwrap();
-    let logs = tokio::spawn(async move {
-        let mut s = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut s)
-            .await
-            .map(|_| s)
-    });
-    fake.identified().await;
-    let path = format!("/api/v10/applications/{APP_ID}/guilds/{GUILD_ID}/commands");
-    fake.expect("registration", |r| r.method == "PUT" && r.path == path)
-        .await;
+    .await;
 
-    let question = "my back pain is awful, how will occupational health become easier to reach?";
-    let id = fake.send(ask(question));
+    let id = fake.send(ask(
+        "how will occupational health for my back pain become easier to reach?",
+    ));
     let cb = fake.callback(id).await;
     assert_eq!(cb.header("authorization"), Some("Bot secret-token-123"));
     assert_eq!(cb.body["data"]["flags"], 64);
@@ -513,23 +555,25 @@ async fn the_serve_binary_answers_and_stops_on_sigterm_without_logging_secrets()
     let id = fake.send(ask("honestly i want to end it all"));
     let cb = fake.callback(id).await;
     assert_eq!(cb.body["data"]["flags"], 64);
+    assert_eq!(
+        cb.body["data"]["embeds"][0]["title"],
+        "You don't have to face this alone"
+    );
 
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let status = tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .expect("exits after SIGTERM")
-        .unwrap();
-    assert!(status.success(), "exit status {status:?}");
-    let logs = logs.await.unwrap().unwrap();
+    let logs = serve.stop().await;
     assert!(logs.contains("replied"), "the command is logged: {logs}");
+    assert!(
+        logs.contains("support=true"),
+        "the support reply is logged as a fact: {logs}"
+    );
     assert!(!logs.contains("secret-token-123"), "token leaked into logs");
     assert!(
         !logs.contains("back pain"),
         "question text leaked into logs"
+    );
+    assert!(
+        !logs.contains("end it all"),
+        "distress text leaked into logs"
     );
     assert!(
         !logs.contains("6000") && !logs.contains("staff-member"),
@@ -745,35 +789,15 @@ async fn distress_stays_private_when_shared_and_the_team_is_told_anonymously() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_reach_the_user_privately_with_a_reference_in_the_log() {
     let mut fake = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    let cfg = real_config();
-    std::fs::write(
-        &config,
-        format!(
-            "[paths]\ncorpus = {:?}\nindex = {:?}\n\n[discord]\nproxy_url = {:?}\nguild_ids = [{GUILD_ID}]\ndefer_after_ms = 0\n",
-            cfg.paths.corpus, cfg.paths.index, fake.rest_url
-        ),
+    let serve = Serve::start(
+        &mut fake,
+        "defer_after_ms = 0\n",
+        &[
+            ("DISCORD_TOKEN", "fake-token"),
+            ("OHWB_TEST_FAIL_AT", "execute"),
+        ],
     )
-    .unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
-        .args(["serve", "--config", config.to_str().unwrap()])
-        .env("DISCORD_TOKEN", "fake-token")
-        .env("OHWB_TEST_FAIL_AT", "execute")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let logs = tokio::spawn(async move {
-        let mut s = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut s)
-            .await
-            .map(|_| s)
-    });
-    fake.identified().await;
-    fake.expect("registration", |r| r.method == "PUT").await;
+    .await;
 
     // share:true defers publicly; the error must still end up private.
     let mut i = ask("what are the four strategic drivers");
@@ -804,27 +828,14 @@ async fn failures_reach_the_user_privately_with_a_reference_in_the_log() {
         !text.contains("injected"),
         "internals stay out of chat: {text}"
     );
-    let reference: String = text
+    let reference = text
         .split_whitespace()
-        .find(|w| {
-            w.trim_end_matches('.').len() == 8
-                && w.trim_end_matches('.')
-                    .chars()
-                    .all(|c| c.is_ascii_hexdigit())
-        })
+        .map(|w| w.trim_end_matches('.'))
+        .find(|w| w.len() == 8 && w.chars().all(|c| c.is_ascii_hexdigit()))
         .expect("a reference id")
-        .trim_end_matches('.')
         .to_string();
 
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().unwrap().to_string()])
-        .status()
-        .unwrap();
-    tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    let logs = logs.await.unwrap().unwrap();
+    let logs = serve.stop().await;
     let line = logs
         .lines()
         .find(|l| l.contains(&reference))
