@@ -2,7 +2,8 @@
 //! and numbered citations.
 //!
 //! Invariants:
-//! - Every sentence in `summary` is copied from a cited passage; nothing is generated.
+//! - Every word of `summary` is copied from a cited passage (its sentences, its heading, or
+//!   its list items joined with "; "); nothing is generated.
 //! - `answered` is false, and there are no citations, when the best passage does not cover the
 //!   question's own content words well enough: a wrong citation given with confidence is worse
 //!   than "not covered".
@@ -243,35 +244,66 @@ fn summarise(
     concepts: &[Concept],
     min_cov: f32,
 ) -> String {
-    let mut best: Option<(f32, usize, usize, Vec<&str>)> = None; // (score, citation, sentence, sentences)
+    // (score, citation, sentence index, the citation's sentences, or a whole list line)
+    type Pick<'a> = (f32, usize, usize, Vec<&'a str>, Option<String>);
+    let mut best: Option<Pick> = None;
     for (ci, c) in citations.iter().take(2).enumerate() {
-        let sents = sentences(&c.text);
-        for (si, s) in sents.iter().enumerate() {
+        // The second citation must earn its place: it needs clearly better coverage.
+        let penalty = if ci == 0 { 1.0 } else { 0.8 };
+        let score_of = |s: &str| {
             let terms: HashSet<String> = index.analyze(s).into_iter().collect();
             let present: HashSet<&str> = terms.iter().map(String::as_str).collect();
-            // The second citation must earn its place: it needs clearly better coverage.
-            let penalty = if ci == 0 { 1.0 } else { 0.8 };
-            let score = query::coverage(concepts, &present) * penalty;
+            query::coverage(concepts, &present) * penalty
+        };
+        let sents = sentences(&c.text);
+        // A passage that is only a list ("The seven elements…" → "1. …") is introduced by its
+        // heading: "Heading: item; item; …" is its answer line.
+        if let Some(list) = list_after(&c.text, 0, ":") {
+            let heading = c.section.rsplit(" › ").next().unwrap_or_default();
+            let line = format!("{heading}: {list}");
+            let score = score_of(&line);
             if best.as_ref().is_none_or(|b| score > b.0) {
-                best = Some((score, ci, si, sents.clone()));
+                best = Some((score, ci, 0, sents.clone(), Some(line)));
+            }
+        }
+        for (si, s) in sents.iter().enumerate() {
+            let score = score_of(s);
+            if best.as_ref().is_none_or(|b| score > b.0) {
+                best = Some((score, ci, si, sents.clone(), None));
             }
         }
     }
-    let Some((score, ci, si, sents)) = best else {
+    let Some((score, ci, si, sents, whole)) = best else {
         return String::new();
     };
-    let (ci, si, sents) = if score <= 0.0 || (ci > 0 && score < min_cov / 2.0) {
-        (0, 0, sentences(&citations[0].text))
+    let (ci, si, sents, whole) = if score <= 0.0 || (ci > 0 && score < min_cov / 2.0) {
+        (0, 0, sentences(&citations[0].text), None)
     } else {
-        (ci, si, sents)
+        (ci, si, sents, whole)
     };
-    let mut text = sents.get(si).copied().unwrap_or_default().to_string();
-    if text.split_whitespace().count() < 20 {
-        if let Some(next) = sents.get(si + 1) {
-            text.push(' ');
-            text.push_str(next);
+    let text = match whole {
+        Some(line) => line,
+        None => {
+            let mut text = sents.get(si).copied().unwrap_or_default().to_string();
+            let mut last = sents.get(si).copied().unwrap_or_default();
+            if text.split_whitespace().count() < 20 {
+                if let Some(next) = sents.get(si + 1) {
+                    text.push(' ');
+                    text.push_str(next);
+                    last = next;
+                }
+            }
+            // "…built on four strategic drivers. They are:" is only useful with its list.
+            let passage = &citations[ci].text;
+            if let Some(end) = passage.find(last).map(|i| i + last.len()) {
+                if let Some(list) = list_after(passage, end, &text) {
+                    text.push(' ');
+                    text.push_str(&list);
+                }
+            }
+            text
         }
-    }
+    };
     let text = text
         .lines()
         .map(str::trim)
@@ -286,9 +318,60 @@ fn summarise(
     )
 }
 
+/// The list that `picked` introduces, flattened: either `picked` ends with ':' or the next
+/// line of `passage` (from byte `from`) is a short lead ending with ':'. List items that name
+/// a thing before a colon ("Relationships: supporting each other…") keep just the name.
+fn list_after(passage: &str, from: usize, picked: &str) -> Option<String> {
+    let rest = passage.get(from..)?;
+    let mut lines = rest.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut out = String::new();
+    if !picked.trim_end().ends_with(':') {
+        let lead = lines.next()?;
+        if !lead.ends_with(':') || lead.split_whitespace().count() > 25 {
+            return None;
+        }
+        out.push_str(lead);
+        out.push(' ');
+    }
+    let marker = |l: &str| -> Option<usize> {
+        if let Some(r) = l.strip_prefix("- ") {
+            return Some(l.len() - r.len());
+        }
+        let digits = l.chars().take_while(char::is_ascii_digit).count();
+        (digits > 0 && l[digits..].starts_with(". ")).then_some(digits + 2)
+    };
+    let items: Vec<&str> = lines
+        .map_while(|l| marker(l).map(|m| &l[m..]))
+        .map(|item| item.split_once(": ").map_or(item, |(name, _)| name))
+        .map(|item| item.trim_end_matches('.'))
+        .collect();
+    if items.is_empty() {
+        return None;
+    }
+    out.push_str(&items.join("; "));
+    out.push('.');
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn introduced_lists_are_flattened_into_the_answer_line() {
+        let p = "There are two drivers. They are:\n\n1. Growing services.\n2. Growing people: the OH workforce.\n\nMore text.";
+        let end = p.find("drivers.").unwrap() + "drivers.".len();
+        assert_eq!(
+            list_after(p, end, "There are two drivers.").as_deref(),
+            Some("They are: Growing services; Growing people.")
+        );
+        let end = p.find("They are:").unwrap() + "They are:".len();
+        assert_eq!(
+            list_after(p, end, "They are:").as_deref(),
+            Some("Growing services; Growing people.")
+        );
+        assert_eq!(list_after("No list. Here.", 8, "No list."), None);
+    }
 
     #[test]
     fn marked_snippets_escape_text_but_not_markers() {

@@ -234,3 +234,29 @@ fn hostile_queries_all_return_normally() {
         assert!(a.summary.chars().count() <= answer::MAX_SUMMARY_CHARS);
     }
 }
+
+#[test]
+fn list_questions_get_the_list_in_the_answer_line() {
+    let a = ask("what are the 4 drivers");
+    for driver in [
+        "identity and impact",
+        "services across systems",
+        "OHWB people",
+        "evidence-based practice",
+    ] {
+        assert!(
+            a.summary.contains(driver),
+            "{driver} missing from {:?}",
+            a.summary
+        );
+    }
+    let a = ask("what are the 7 elements of the wellbeing framework");
+    for element in ["Relationships", "Fulfilment at work", "Data insights"] {
+        assert!(
+            a.summary.contains(element),
+            "{element} missing from {:?}",
+            a.summary
+        );
+    }
+    assert!(a.summary.ends_with("[1]"));
+}
