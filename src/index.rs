@@ -21,8 +21,6 @@
 //! - Searching is blocking CPU work: async callers run it under `spawn_blocking`.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -196,27 +194,11 @@ pub fn read_manifest(index_dir: &Path) -> Result<Option<Manifest>> {
     }
 }
 
-/// Holds the index directory's build lock for as long as it lives.
-struct BuildLock(#[allow(dead_code)] File);
-
-fn lock(index_dir: &Path, wait: bool) -> Result<BuildLock> {
+fn lock(index_dir: &Path, wait: bool) -> Result<crate::fsutil::LockFile> {
     let path = index_dir.join(".lock");
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    if wait {
-        file.lock().map_err(|e| Error::io(&path, e))?;
-    } else {
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Busy),
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
-        }
-    }
-    Ok(BuildLock(file))
+    crate::fsutil::lock_file(&path, wait)
+        .map_err(|e| Error::io(&path, e))?
+        .ok_or(Error::Busy)
 }
 
 /// Loads the corpus from `corpus_dir` and builds a new generation from it, waiting for any
@@ -318,17 +300,9 @@ fn build_locked(corpus: &Corpus, index_dir: &Path, fingerprint: String) -> Resul
 fn write_manifest(index_dir: &Path, manifest: &Manifest) -> Result<()> {
     let tmp = index_dir.join(format!("{MANIFEST}.tmp-{}", std::process::id()));
     let bytes = serde_json::to_vec_pretty(manifest).expect("manifest serialises");
-    let mut file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    file.write_all(&bytes).map_err(|e| Error::io(&tmp, e))?;
-    file.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    crate::testing::pause_point("index-manifest-written");
     let dest = index_dir.join(MANIFEST);
-    std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
-    // Make the rename itself durable before anyone is told the build succeeded.
-    if let Ok(dir) = File::open(index_dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    crate::fsutil::write_atomically(&tmp, &dest, &bytes, "index-manifest-written")
+        .map_err(|e| Error::io(&dest, e))
 }
 
 /// Keeps the new and the previous generation (a process may still be reading it) and removes

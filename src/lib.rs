@@ -30,6 +30,7 @@ pub mod corpus;
 pub mod discord;
 mod error;
 pub mod eval;
+mod fsutil;
 pub mod index;
 pub mod query;
 pub mod reply;

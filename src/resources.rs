@@ -15,8 +15,6 @@
 //!   file is written, so it reads back exactly as typed and can never become a heading, a
 //!   link or a `<!-- source -->` directive.
 
-use std::fs::File;
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -309,22 +307,13 @@ pub fn posted_dir(corpus_dir: &Path) -> PathBuf {
     corpus_dir.join(POSTED_DIR)
 }
 
-/// Holds `posted/.lock` while alive.
-struct Lock(#[allow(dead_code)] File);
-
-fn lock(dir: &Path) -> Result<Lock, ResourceError> {
+fn lock(dir: &Path) -> Result<crate::fsutil::LockFile, ResourceError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| ResourceError::Io(format!("{}: {e}", dir.display())))?;
     let path = dir.join(".lock");
-    let f = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| ResourceError::Io(format!("{}: {e}", path.display())))?;
-    f.lock()
-        .map_err(|e| ResourceError::Io(format!("{}: {e}", path.display())))?;
-    Ok(Lock(f))
+    crate::fsutil::lock_file(&path, true)
+        .map_err(|e| ResourceError::Io(format!("{}: {e}", path.display())))?
+        .ok_or_else(|| ResourceError::Io(format!("{}: lock not granted", path.display())))
 }
 
 /// Every posted resource, in id order. Files that fail to parse are skipped here (and reported
@@ -436,28 +425,16 @@ pub fn remove(corpus_dir: &Path, id: &str) -> Result<Resource, ResourceError> {
     let path = dir.join(format!("{}.md", found.id));
     std::fs::remove_file(&path)
         .map_err(|e| ResourceError::Io(format!("{}: {e}", path.display())))?;
-    sync_dir(&dir);
+    crate::fsutil::sync_dir(&dir);
     Ok(found)
 }
 
 fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ResourceError> {
-    let io = |e: std::io::Error| ResourceError::Io(e.to_string());
     let tmp = dir.join(format!(".tmp-{}-{name}", std::process::id()));
-    let mut f = File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    drop(f);
-    crate::testing::pause_point("resource-temp-written");
-    std::fs::rename(&tmp, dir.join(name)).map_err(io)?;
-    sync_dir(dir);
+    crate::fsutil::write_atomically(&tmp, &dir.join(name), bytes, "resource-temp-written")
+        .map_err(|e| ResourceError::Io(e.to_string()))?;
     crate::testing::pause_point("resource-renamed");
     Ok(())
-}
-
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
 }
 
 /// Temporary files left by a process that died mid-write; safe to delete under the lock.
