@@ -536,9 +536,9 @@ fn open(settings: &Settings) -> Result<SearchIndex> {
 /// Accepts a slug or a (case-insensitive) title.
 fn resolve_source(index: &SearchIndex, wanted: &str) -> Result<String> {
     let docs = &index.manifest().documents;
-    let w = wanted.trim().to_lowercase();
-    docs.iter()
-        .find(|d| d.slug == w || d.title.to_lowercase() == w)
+    index
+        .manifest()
+        .find_document(wanted)
         .map(|d| d.slug.clone())
         .with_context(|| {
             let slugs: Vec<&str> = docs.iter().map(|d| d.slug.as_str()).collect();

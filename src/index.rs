@@ -127,6 +127,14 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The document a user named, by slug or by title (case-insensitive).
+    pub fn find_document(&self, wanted: &str) -> Option<&DocInfo> {
+        let w = wanted.trim().to_lowercase();
+        self.documents
+            .iter()
+            .find(|d| d.slug == w || d.title.to_lowercase() == w)
+    }
+
     /// Total passages.
     pub fn passage_count(&self) -> usize {
         self.documents.iter().map(|d| d.passages).sum()

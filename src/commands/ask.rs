@@ -29,7 +29,7 @@ impl Bot {
         let document = match inv.str("source").filter(|s| !s.is_empty()) {
             None => None,
             Some(wanted) => {
-                match find_document(&index.manifest().documents, wanted) {
+                match index.manifest().find_document(wanted) {
                     Some(d) => Some(d.slug.clone()),
                     None => {
                         let mut r = Reply::private(
@@ -100,12 +100,6 @@ impl Bot {
 
 /// /sources shows at most this many documents, leaving one field for "and N more".
 const MAX_SOURCE_FIELDS: usize = 24;
-
-fn find_document<'a>(docs: &'a [DocInfo], wanted: &str) -> Option<&'a DocInfo> {
-    let w = wanted.trim().to_lowercase();
-    docs.iter()
-        .find(|d| d.slug == w || d.title.to_lowercase() == w)
-}
 
 /// The reply for an answer: the answer line, then one field per citation.
 pub fn answer_reply(a: &Answer, private: bool) -> Reply {
