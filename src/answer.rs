@@ -244,9 +244,8 @@ fn summarise(
     concepts: &[Concept],
     min_cov: f32,
 ) -> String {
-    // (score, citation, sentence index, the citation's sentences, or a whole list line)
-    type Pick<'a> = (f32, usize, usize, Vec<&'a str>, Option<String>);
-    let mut best: Option<Pick> = None;
+    // (score, citation, sentence index, or a whole list line)
+    let mut best: Option<(f32, usize, usize, Option<String>)> = None;
     for (ci, c) in citations.iter().take(2).enumerate() {
         // The second citation must earn its place: it needs clearly better coverage.
         let penalty = if ci == 0 { 1.0 } else { 0.8 };
@@ -255,7 +254,6 @@ fn summarise(
             let present: HashSet<&str> = terms.iter().map(String::as_str).collect();
             query::coverage(concepts, &present) * penalty
         };
-        let sents = sentences(&c.text);
         // A passage that is only a list ("The seven elements…" → "1. …") is introduced by its
         // heading: "Heading: item; item; …" is its answer line.
         if let Some(list) = list_after(&c.text, 0, ":") {
@@ -263,24 +261,25 @@ fn summarise(
             let line = format!("{heading}: {list}");
             let score = score_of(&line);
             if best.as_ref().is_none_or(|b| score > b.0) {
-                best = Some((score, ci, 0, sents.clone(), Some(line)));
+                best = Some((score, ci, 0, Some(line)));
             }
         }
-        for (si, s) in sents.iter().enumerate() {
+        for (si, s) in sentences(&c.text).iter().enumerate() {
             let score = score_of(s);
             if best.as_ref().is_none_or(|b| score > b.0) {
-                best = Some((score, ci, si, sents.clone(), None));
+                best = Some((score, ci, si, None));
             }
         }
     }
-    let Some((score, ci, si, sents, whole)) = best else {
+    let Some((score, ci, si, whole)) = best else {
         return String::new();
     };
-    let (ci, si, sents, whole) = if score <= 0.0 || (ci > 0 && score < min_cov / 2.0) {
-        (0, 0, sentences(&citations[0].text), None)
+    let (ci, si, whole) = if score <= 0.0 || (ci > 0 && score < min_cov / 2.0) {
+        (0, 0, None)
     } else {
-        (ci, si, sents, whole)
+        (ci, si, whole)
     };
+    let sents = sentences(&citations[ci].text);
     let text = match whole {
         Some(line) => line,
         None => {
