@@ -28,9 +28,13 @@ fn stats(mut samples: Vec<Duration>) -> (f64, f64, f64) {
 
 fn main() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let embedder = ohwb_bot::embed::Embedder::shared(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join(ohwb_bot::embed::DEFAULT_DIR),
+    )
+    .expect("model loads");
     let dir = tempfile::tempdir().expect("tempdir");
     let t = Instant::now();
-    let report = index::rebuild(&corpus, dir.path()).expect("corpus builds");
+    let report = index::rebuild(&corpus, dir.path(), &embedder).expect("corpus builds");
     println!(
         "build: {} documents, {} passages in {:.1} ms",
         report.documents,
@@ -43,7 +47,7 @@ fn main() {
     let mut cold = Vec::new();
     for i in 0..30 {
         let t = Instant::now();
-        let (index, _) = index::open_fresh(&corpus, dir.path()).expect("opens");
+        let (index, _) = index::open_fresh(&corpus, dir.path(), &embedder).expect("opens");
         let a = answer(&index, QUESTIONS[i % QUESTIONS.len()], &config, &opts).expect("answers");
         std::hint::black_box(a);
         cold.push(t.elapsed());
@@ -51,7 +55,7 @@ fn main() {
     let (p50, p95, max) = stats(cold);
     println!("open (with freshness check) + first answer: p50 {p50:.2} ms, p95 {p95:.2} ms, max {max:.2} ms");
 
-    let index = SearchIndex::open(dir.path()).expect("opens");
+    let index = SearchIndex::open(dir.path(), embedder.clone()).expect("opens");
     let mut warm = Vec::new();
     for i in 0..500 {
         let t = Instant::now();

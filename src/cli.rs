@@ -17,7 +17,9 @@ use ohwb_bot::answer::{self, Answer, AskOptions};
 use ohwb_bot::commands::Bot;
 use ohwb_bot::config::Config;
 use ohwb_bot::index::{self, Freshness, SearchIndex};
-use ohwb_bot::{console, corpus, discord, resources};
+use ohwb_bot::embed::Embedder;
+use ohwb_bot::{commands, console, corpus, discord, resources};
+use std::sync::Arc;
 
 /// Answers NHS staff questions about the Growing Occupational Health and Wellbeing Together
 /// strategy, citing the passages it answers from.
@@ -30,6 +32,10 @@ struct Cli {
     /// Index directory (default: `index/`, or `paths.index` in the config).
     #[arg(long, global = true, value_name = "DIR")]
     index: Option<PathBuf>,
+    /// Embedding model folder (default: `models/all-MiniLM-L6-v2`, or `paths.model` in the
+    /// config).
+    #[arg(long, global = true, value_name = "DIR")]
+    model: Option<PathBuf>,
     /// Configuration file (default: `./config.toml` when it exists).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -133,7 +139,13 @@ impl Settings {
         Ok(Settings {
             corpus: cli.corpus.clone().unwrap_or(config.paths.corpus.clone()),
             index: cli.index.clone().unwrap_or(config.paths.index.clone()),
-            config,
+            config: Config {
+                paths: ohwb_bot::config::Paths {
+                    model: cli.model.clone().unwrap_or(config.paths.model.clone()),
+                    ..config.paths.clone()
+                },
+                ..config
+            },
         })
     }
 
@@ -217,15 +229,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 bail!("the question is empty: ask something, e.g. ohwb-bot ask \"what is OHWB?\"");
             }
             let index = open(&settings)?;
-            // Distress comes first here too: never a strategy citation, always the crisis
-            // signposting (as "not answered" in JSON, so the contract keeps its shape).
-            let needs_support = index
-                .manifest()
-                .safety
-                .as_ref()
-                .is_some_and(|p| p.classify(&question) == ohwb_bot::safety::Need::Distress);
-            if needs_support {
-                let reply = ohwb_bot::commands::crisis_reply(&settings.config);
+            // The same decision and reply as in chat: distress gets the crisis signposting and
+            // help-seeking the support contacts, never a strategy citation (as "not answered"
+            // in JSON, so the contract keeps its shape).
+            let need = index.assess(&question)?.need;
+            let first = commands::support_first(&settings.config, &index, need, &question, true)?;
+            if let Some(reply) = first {
                 let mut out = std::io::stdout().lock();
                 if json {
                     let v = serde_json::json!({
@@ -258,7 +267,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Index => {
             let corpus = settings.corpus_dir()?;
-            let report = index::rebuild(corpus, &settings.index).with_context(|| {
+            let report = index::rebuild(corpus, &settings.index, &*embedder(&settings)?)
+                .with_context(|| {
                 format!("index not rebuilt; {} unchanged", settings.index.display())
             })?;
             let c = &report.changes;
@@ -282,13 +292,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Check => {
             let corpus = corpus::load(settings.corpus_dir()?)?;
-            if corpus.safety.is_none() {
-                eprintln!(
-                    "warning: {} is missing: no question will be recognised as distress or as \
-                     asking for help",
-                    settings.corpus.join(ohwb_bot::safety::FILE).display()
-                );
-            }
             if settings.config.support.is_empty() {
                 eprintln!(
                     "warning: [support] in the config is empty: support answers will tell staff to \
@@ -361,7 +364,8 @@ fn resource(settings: Settings, action: ResourceAction) -> Result<ExitCode> {
     let policy = resources::Policy {
         allow_http: settings.config.resources.allow_http,
     };
-    let reindex = |what: &str| match index::rebuild(&corpus_dir, &settings.index) {
+    let model = embedder(&settings)?;
+    let reindex = |what: &str| match index::rebuild(&corpus_dir, &settings.index, &model) {
         Ok(r) => eprintln!(
             "{what}; reindexed {} documents, {} passages.",
             r.documents, r.passages
@@ -510,10 +514,15 @@ fn p_with_dir(dir: &std::path::Path, p: &corpus::Problem) -> String {
     full.to_string()
 }
 
+/// The embedding model, loaded once per process; a missing or damaged model stops here.
+fn embedder(settings: &Settings) -> Result<Arc<Embedder>> {
+    Ok(Embedder::shared(&settings.config.paths.model)?)
+}
+
 /// Opens the index, building or refreshing it from the corpus when needed.
 fn open(settings: &Settings) -> Result<SearchIndex> {
     let corpus = settings.corpus_dir()?;
-    let (index, freshness) = index::open_fresh(corpus, &settings.index)
+    let (index, freshness) = index::open_fresh(corpus, &settings.index, &embedder(settings)?)
         .with_context(|| format!("cannot open the index in {}", settings.index.display()))?;
     match freshness {
         Freshness::UpToDate => {}

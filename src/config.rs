@@ -187,6 +187,9 @@ pub struct Paths {
     pub corpus: PathBuf,
     /// Index directory (generated). Default `index`.
     pub index: PathBuf,
+    /// The embedding model's folder (committed files, checked against its `SHA256SUMS`).
+    /// Default `models/all-MiniLM-L6-v2`.
+    pub model: PathBuf,
 }
 
 impl Default for Paths {
@@ -194,6 +197,7 @@ impl Default for Paths {
         Paths {
             corpus: PathBuf::from("corpus"),
             index: PathBuf::from("index"),
+            model: PathBuf::from(crate::embed::DEFAULT_DIR),
         }
     }
 }
@@ -240,7 +244,11 @@ impl Config {
             message,
         })?;
         let base = path.parent().unwrap_or(Path::new(""));
-        for p in [&mut config.paths.corpus, &mut config.paths.index] {
+        for p in [
+            &mut config.paths.corpus,
+            &mut config.paths.index,
+            &mut config.paths.model,
+        ] {
             if p.is_relative() {
                 *p = base.join(&*p);
             }

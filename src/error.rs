@@ -41,6 +41,14 @@ pub enum Error {
     /// tantivy failed while building or searching.
     #[error("search engine: {0}")]
     Search(#[from] tantivy::TantivyError),
+    /// The embedding model is missing, damaged or cannot be run.
+    #[error("embedding model {path}: {message}")]
+    Model {
+        /// The model file or folder.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// Another build holds the index lock.
     #[error("another reindex is running")]
     Busy,

@@ -4,7 +4,8 @@
 //! ```text
 //! index/
 //!   current.json      manifest of the generation being served (written last, atomically)
-//!   gen-<ns>-<pid>/   one complete tantivy index per build
+//!   gen-<ns>-<pid>/   one complete tantivy index per build, plus `vectors.bin`: one sentence
+//!                     vector per passage (see [`crate::embed`])
 //!   .lock             held while a build runs: one builder at a time
 //! ```
 //!
@@ -18,10 +19,17 @@
 //!   a fresh `Searcher` from the one `IndexReader`.
 //! - The manifest's `fingerprint` hashes every corpus file plus [`SCHEMA_VERSION`]: bump that
 //!   constant whenever passage splitting or the schema changes, so old indexes are rebuilt.
+//! - A generation records the embedding model it was built with; a generation built with another
+//!   model is stale, like one built from another corpus, because its passage vectors and its
+//!   distress classifier only make sense with that model.
+//! - Every build trains the distress detector ([`crate::safety::Detector`]) from the built-in
+//!   and the trust's examples and stores it in the manifest, beside the thesaurus: the served
+//!   index and its safety lists always match.
 //! - Searching is blocking CPU work: async callers run it under `spawn_blocking`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -38,11 +46,16 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 use crate::corpus::{self, Corpus};
+use crate::embed::{Embedder, DIM};
+use crate::safety::{Assessment, Detector};
 use crate::{Error, Result};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 const MANIFEST: &str = "current.json";
+const VECTORS: &str = "vectors.bin";
+/// Recall on held-out folds of the examples that the distress threshold is chosen for.
+pub const DISTRESS_RECALL_TARGET: f32 = 0.98;
 const TOKENIZER: &str = "en_stem";
 const SNIPPET_CHARS: usize = 220;
 
@@ -120,10 +133,10 @@ pub struct Manifest {
     /// The thesaurus the generation was built with (normalised key → alternatives).
     #[serde(default)]
     pub thesaurus: BTreeMap<String, Vec<String>>,
-    /// The support phrase lists the generation was built with; `None` when the corpus has no
-    /// `support-phrases.toml` (then nothing is recognised as distress: `check` warns).
-    #[serde(default)]
-    pub safety: Option<crate::safety::Phrases>,
+    /// [`crate::embed::Embedder::id`] of the model the vectors and the classifier come from.
+    pub model: String,
+    /// Distress detection as trained for this generation.
+    pub detector: Detector,
 }
 
 impl Manifest {
@@ -213,16 +226,25 @@ fn lock(index_dir: &Path, wait: bool) -> Result<crate::fsutil::LockFile> {
 /// build already running (in this or another process) to finish first.
 ///
 /// Fails with [`Error::Corpus`], naming every bad file, without touching the served index.
-pub fn rebuild(corpus_dir: &Path, index_dir: &Path) -> Result<BuildReport> {
-    rebuild_inner(corpus_dir, index_dir, true)
+pub fn rebuild(corpus_dir: &Path, index_dir: &Path, embedder: &Embedder) -> Result<BuildReport> {
+    rebuild_inner(corpus_dir, index_dir, embedder, true)
 }
 
 /// Like [`rebuild`], but fails at once with [`Error::Busy`] when another build is running.
-pub fn try_rebuild(corpus_dir: &Path, index_dir: &Path) -> Result<BuildReport> {
-    rebuild_inner(corpus_dir, index_dir, false)
+pub fn try_rebuild(
+    corpus_dir: &Path,
+    index_dir: &Path,
+    embedder: &Embedder,
+) -> Result<BuildReport> {
+    rebuild_inner(corpus_dir, index_dir, embedder, false)
 }
 
-fn rebuild_inner(corpus_dir: &Path, index_dir: &Path, wait: bool) -> Result<BuildReport> {
+fn rebuild_inner(
+    corpus_dir: &Path,
+    index_dir: &Path,
+    embedder: &Embedder,
+    wait: bool,
+) -> Result<BuildReport> {
     std::fs::create_dir_all(index_dir).map_err(|e| Error::io(index_dir, e))?;
     let _lock = lock(index_dir, wait)?;
     // Fingerprint before loading: an edit made during the build then makes the index look
@@ -232,10 +254,15 @@ fn rebuild_inner(corpus_dir: &Path, index_dir: &Path, wait: bool) -> Result<Buil
     if !corpus.problems.is_empty() {
         return Err(Error::Corpus(corpus.problems));
     }
-    build_locked(&corpus, index_dir, fp)
+    build_locked(&corpus, index_dir, fp, embedder)
 }
 
-fn build_locked(corpus: &Corpus, index_dir: &Path, fingerprint: String) -> Result<BuildReport> {
+fn build_locked(
+    corpus: &Corpus,
+    index_dir: &Path,
+    fingerprint: String,
+    embedder: &Embedder,
+) -> Result<BuildReport> {
     let started = Instant::now();
     let previous = read_manifest(index_dir).ok().flatten();
     let now = std::time::SystemTime::now()
@@ -282,6 +309,15 @@ fn build_locked(corpus: &Corpus, index_dir: &Path, fingerprint: String) -> Resul
     }
     writer.commit()?;
     writer.wait_merging_threads()?;
+    write_vectors(&gen_dir, corpus, embedder)?;
+    // The loader already refused missing or invalid safety files; `unwrap_or_default` only
+    // covers a `Corpus` built by hand, which then gets the built-in lists alone.
+    let detector = Detector::train(
+        embedder,
+        corpus.safety_phrases.clone().unwrap_or_default(),
+        corpus.safety_examples.as_deref().unwrap_or_default(),
+        DISTRESS_RECALL_TARGET,
+    )?;
     crate::testing::pause_point("index-generation-written");
 
     let manifest = Manifest {
@@ -291,7 +327,8 @@ fn build_locked(corpus: &Corpus, index_dir: &Path, fingerprint: String) -> Resul
         built_at: now.as_secs(),
         documents,
         thesaurus: corpus.thesaurus.entries.clone(),
-        safety: corpus.safety.clone(),
+        model: embedder.id().to_string(),
+        detector,
     };
     write_manifest(index_dir, &manifest)?;
     remove_old_generations(index_dir, &generation, previous.as_ref());
@@ -303,6 +340,61 @@ fn build_locked(corpus: &Corpus, index_dir: &Path, fingerprint: String) -> Resul
         changes,
         elapsed: started.elapsed(),
     })
+}
+
+/// The text a passage's vector is computed from: where it sits, then what it says.
+fn vector_text(p: &corpus::Passage) -> String {
+    format!("{}: {}", p.section_path(), p.text)
+}
+
+/// `vectors.bin`: `OHWBVEC1`, then per passage in corpus order a little-endian `u16` id length,
+/// the id, and [`DIM`] little-endian `f32`s.
+fn write_vectors(gen_dir: &Path, corpus: &Corpus, embedder: &Embedder) -> Result<()> {
+    let passages: Vec<&corpus::Passage> = corpus
+        .documents
+        .iter()
+        .flat_map(|d| d.passages.iter())
+        .collect();
+    let texts: Vec<String> = passages.iter().map(|p| vector_text(p)).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vectors = embedder.embed_cached(&refs)?;
+    let mut bytes = Vec::with_capacity(8 + passages.len() * (DIM * 4 + 40));
+    bytes.extend_from_slice(b"OHWBVEC1");
+    for (p, v) in passages.iter().zip(&vectors) {
+        let id = p.id.as_bytes();
+        bytes.extend_from_slice(&(id.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(id);
+        v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes()));
+    }
+    let path = gen_dir.join(VECTORS);
+    std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
+}
+
+/// Reads `vectors.bin` back: passage ids and their vectors, in corpus order.
+fn read_vectors(gen_dir: &Path) -> Result<(Vec<String>, Vec<f32>)> {
+    let path = gen_dir.join(VECTORS);
+    let bad = |message: &str| Error::BadIndex {
+        path: path.clone(),
+        message: format!("{message}; run `ohwb-bot index` to rebuild"),
+    };
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let mut rest = bytes
+        .strip_prefix(b"OHWBVEC1".as_slice())
+        .ok_or_else(|| bad("not a vector file"))?;
+    let (mut ids, mut vectors) = (Vec::new(), Vec::new());
+    while !rest.is_empty() {
+        let (len, tail) = rest.split_at_checked(2).ok_or_else(|| bad("truncated"))?;
+        let len = u16::from_le_bytes([len[0], len[1]]) as usize;
+        let (id, tail) = tail.split_at_checked(len).ok_or_else(|| bad("truncated"))?;
+        let (v, tail) = tail.split_at_checked(DIM * 4).ok_or_else(|| bad("truncated"))?;
+        ids.push(String::from_utf8_lossy(id).into_owned());
+        vectors.extend(
+            v.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        );
+        rest = tail;
+    }
+    Ok((ids, vectors))
 }
 
 fn write_manifest(index_dir: &Path, manifest: &Manifest) -> Result<()> {
@@ -386,21 +478,28 @@ pub enum Freshness {
 ///
 /// A corpus with problems never replaces a working index: the old one is served and the
 /// problems are returned. Without any index, a bad corpus is an error.
-pub fn open_fresh(corpus_dir: &Path, index_dir: &Path) -> Result<(SearchIndex, Freshness)> {
+pub fn open_fresh(
+    corpus_dir: &Path,
+    index_dir: &Path,
+    embedder: &Arc<Embedder>,
+) -> Result<(SearchIndex, Freshness)> {
     let fp = fingerprint(corpus_dir)?;
     let manifest = read_manifest(index_dir).unwrap_or(None);
-    let fresh = manifest
-        .as_ref()
-        .is_some_and(|m| m.fingerprint == fp && m.schema_version == SCHEMA_VERSION);
+    let fresh = manifest.as_ref().is_some_and(|m| {
+        m.fingerprint == fp && m.schema_version == SCHEMA_VERSION && m.model == embedder.id()
+    });
     if fresh {
-        if let Ok(index) = SearchIndex::open(index_dir) {
+        if let Ok(index) = SearchIndex::open(index_dir, embedder.clone()) {
             return Ok((index, Freshness::UpToDate));
         }
     }
-    match rebuild(corpus_dir, index_dir) {
-        Ok(report) => Ok((SearchIndex::open(index_dir)?, Freshness::Rebuilt(report))),
+    match rebuild(corpus_dir, index_dir, embedder) {
+        Ok(report) => Ok((
+            SearchIndex::open(index_dir, embedder.clone())?,
+            Freshness::Rebuilt(report),
+        )),
         Err(Error::Corpus(problems)) if manifest.is_some() => {
-            let index = SearchIndex::open(index_dir)?;
+            let index = SearchIndex::open(index_dir, embedder.clone())?;
             Ok((index, Freshness::StaleCorpusInvalid(problems)))
         }
         Err(e) => Err(e),
@@ -527,17 +626,29 @@ pub struct SearchIndex {
     analyzer: TextAnalyzer,
     /// Every analysed term in text, section, title and tags, sorted; for typo correction.
     vocabulary: Vec<String>,
+    /// The model the generation was built with.
+    embedder: Arc<Embedder>,
+    /// Passage ids in corpus order, and their vectors ([`DIM`] floats each, concatenated).
+    vector_ids: Vec<String>,
+    vectors: Vec<f32>,
 }
 
 impl SearchIndex {
-    /// Opens the generation named by `index_dir/current.json`.
-    pub fn open(index_dir: &Path) -> Result<Self> {
+    /// Opens the generation named by `index_dir/current.json`, which must have been built with
+    /// `embedder`'s model.
+    pub fn open(index_dir: &Path, embedder: Arc<Embedder>) -> Result<Self> {
         let manifest =
             read_manifest(index_dir)?.ok_or_else(|| Error::NoIndex(index_dir.to_path_buf()))?;
         if manifest.schema_version != SCHEMA_VERSION {
             return Err(Error::BadIndex {
                 path: index_dir.to_path_buf(),
                 message: "built by another version; run `ohwb-bot index`".into(),
+            });
+        }
+        if manifest.model != embedder.id() {
+            return Err(Error::BadIndex {
+                path: index_dir.to_path_buf(),
+                message: "built with another embedding model; run `ohwb-bot index`".into(),
             });
         }
         let gen_dir: PathBuf = index_dir.join(&manifest.generation);
@@ -558,13 +669,34 @@ impl SearchIndex {
                 message: "missing tokenizer".into(),
             })?;
         let vocabulary = vocabulary(&reader, &fields)?;
+        let (vector_ids, vectors) = read_vectors(&index_dir.join(&manifest.generation))?;
         Ok(SearchIndex {
             reader,
             fields,
             manifest,
             analyzer,
             vocabulary,
+            embedder,
+            vector_ids,
+            vectors,
         })
+    }
+
+    /// The embedding model this generation was built with.
+    pub fn embedder(&self) -> &Embedder {
+        &self.embedder
+    }
+
+    /// What `message` needs (crisis, support, or an answer): [`Detector::assess`] with this
+    /// generation's detector and model.
+    pub fn assess(&self, message: &str) -> Result<Assessment> {
+        self.manifest.detector.assess(&self.embedder, message)
+    }
+
+    /// The stored vector of a passage, by id.
+    pub fn passage_vector(&self, passage_id: &str) -> Option<&[f32]> {
+        let i = self.vector_ids.iter().position(|id| id == passage_id)?;
+        self.vectors.get(i * DIM..(i + 1) * DIM)
     }
 
     /// Every analysed term the index knows, sorted.

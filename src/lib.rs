@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //! - [`corpus`]: reads `corpus/`, validates front matter and splits documents into passages.
+//! - [`embed`]: sentence vectors from the committed all-MiniLM-L6-v2 model (candle, offline).
 //! - [`index`]: builds, stores and searches the tantivy passage index under `index/`.
 //! - [`query`]: reads a question into concepts, with thesaurus and typo alternatives.
 //! - [`answer`]: turns a question into an [`answer::Answer`]: a short answer line and citations.
@@ -28,6 +29,7 @@ pub mod config;
 pub mod console;
 pub mod corpus;
 pub mod discord;
+pub mod embed;
 mod error;
 pub mod eval;
 mod fsutil;

@@ -2,7 +2,8 @@
 //!
 //! A concept is one idea in the question: the user's own words (stemmed) plus alternatives that
 //! may stand for them in the corpus, from the thesaurus (`"msk"` → musculoskeletal) or from typo
-//! correction (`"preventitive"` → preventative, for longer words the index has never seen).
+//! correction (`"preventitive"` → preventative, only for words that are neither in the index nor
+//! real English words by the embedding model's vocabulary).
 //! Alternatives are searched with less weight than the user's own words, and a passage covers a
 //! concept when it contains the user's words or any one alternative.
 //!
@@ -408,8 +409,11 @@ pub fn analyse(index: &SearchIndex, question: &str) -> Vec<Concept> {
             let Some(stem) = stems.first().cloned() else {
                 continue;
             };
-            let unknown = index.any_field_freq(&stem) == 0;
-            let alternatives = if unknown {
+            // Only a word that is neither in the index nor a real English word (a whole word
+            // of the model's vocabulary) may be a typo: "thinking" is never "corrected" to
+            // "this", nor "according" to "record".
+            let typo = index.any_field_freq(&stem) == 0 && !index.embedder().is_word(w);
+            let alternatives = if typo {
                 corrections(index, w, &stem)
             } else {
                 Vec::new()

@@ -92,9 +92,9 @@ impl Bot {
 
     fn reindex_locked(&self, wait: bool) -> ReindexOutcome {
         let built = if wait {
-            index::rebuild(self.corpus_dir(), self.index_dir())
+            index::rebuild(self.corpus_dir(), self.index_dir(), &self.embedder)
         } else {
-            index::try_rebuild(self.corpus_dir(), self.index_dir())
+            index::try_rebuild(self.corpus_dir(), self.index_dir(), &self.embedder)
         };
         let report = match built {
             Ok(r) => r,
@@ -102,7 +102,7 @@ impl Bot {
             Err(Error::Corpus(problems)) => return ReindexOutcome::Invalid(problems),
             Err(e) => return ReindexOutcome::Failed(e),
         };
-        match SearchIndex::open(self.index_dir()) {
+        match SearchIndex::open(self.index_dir(), self.embedder.clone()) {
             Ok(new) => {
                 self.swap_index(new);
                 tracing::info!(

@@ -6,8 +6,7 @@ use crate::reply::{Field, Reply, Rich, Tone};
 use crate::text::truncate_words;
 use crate::Result;
 
-use super::{Bot, Invocation};
-use crate::safety::Need;
+use super::{support_first, Bot, Invocation};
 
 impl Bot {
     pub(super) fn ask(&self, inv: &Invocation) -> Result<Reply> {
@@ -20,12 +19,11 @@ impl Bot {
         }
         // Support comes before any citation: distress gets the crisis reply, help-seeking gets
         // local contacts first. Checked before `source`, which must not hide either.
-        match self.need(question) {
-            Need::Distress => return Ok(super::crisis_reply(self.config())),
-            Need::Help => return self.support_reply(question, !inv.flag("share")),
-            Need::Question => {}
-        }
         let index = self.index();
+        let need = self.need(question);
+        if let Some(r) = support_first(self.config(), &index, need, question, !inv.flag("share"))? {
+            return Ok(r);
+        }
         let document = match inv.str("source").filter(|s| !s.is_empty()) {
             None => None,
             Some(wanted) => {

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::embed::Embedder;
 use crate::index::{self, Freshness, SearchIndex};
 use crate::reply::{Reply, Rich, Tone};
 use crate::resources;
@@ -30,7 +31,7 @@ use crate::Result;
 
 pub use admin::ReindexOutcome;
 pub use ask::answer_reply;
-pub use support::{crisis_reply, escalation_notice, SUPPORT_DOC};
+pub use support::{crisis_reply, escalation_notice, support_first, SUPPORT_DOC};
 
 /// The type of a command option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -392,6 +393,8 @@ pub struct Bot {
     corpus_dir: PathBuf,
     index_dir: PathBuf,
     index: RwLock<Arc<SearchIndex>>,
+    /// The embedding model, loaded once; every generation served is built with it.
+    embedder: Arc<Embedder>,
     /// Held while a reindex runs: one at a time.
     reindexing: Mutex<()>,
     /// When the served index was last compared with `current.json` on disk.
@@ -406,7 +409,8 @@ impl Bot {
     pub fn open(config: Config) -> Result<Bot> {
         let corpus_dir = config.paths.corpus.clone();
         let index_dir = config.paths.index.clone();
-        let (index, freshness) = index::open_fresh(&corpus_dir, &index_dir)?;
+        let embedder = Embedder::shared(&config.paths.model)?;
+        let (index, freshness) = index::open_fresh(&corpus_dir, &index_dir, &embedder)?;
         if let Freshness::StaleCorpusInvalid(problems) = &freshness {
             tracing::warn!(
                 problems = problems.len(),
@@ -418,6 +422,7 @@ impl Bot {
             corpus_dir,
             index_dir,
             index: RwLock::new(Arc::new(index)),
+            embedder,
             reindexing: Mutex::new(()),
             last_refresh_check: Mutex::new(Instant::now()),
         })
@@ -460,7 +465,7 @@ impl Bot {
     pub fn refresh_now(&self) {
         let served = self.index().manifest().generation.clone();
         match index::read_manifest(&self.index_dir) {
-            Ok(Some(m)) if m.generation != served => match SearchIndex::open(&self.index_dir) {
+            Ok(Some(m)) if m.generation != served => match SearchIndex::open(&self.index_dir, self.embedder.clone()) {
                 Ok(new) => {
                     tracing::info!(
                         passages = new.manifest().passage_count(),
@@ -476,11 +481,18 @@ impl Bot {
         }
     }
 
-    /// What a question needs: crisis signposting, support contacts, or an answer.
+    /// What a question needs: crisis signposting, support contacts, or an answer
+    /// ([`SearchIndex::assess`], the one decision every front end uses).
+    ///
+    /// Fails safe: should the model ever fail on a message, the message is treated as
+    /// distress, because a needless crisis reply costs far less than a missed one.
     pub fn need(&self, question: &str) -> Need {
-        match &self.index().manifest().safety {
-            Some(phrases) => phrases.classify(question),
-            None => Need::Question,
+        match self.index().assess(question) {
+            Ok(a) => a.need,
+            Err(e) => {
+                tracing::error!(error = %e, "distress check failed; replying as for distress");
+                Need::Distress
+            }
         }
     }
 

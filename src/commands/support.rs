@@ -11,8 +11,10 @@ use crate::answer::{self, AskOptions};
 use crate::config::{Config, DEFAULT_ESCALATION_MESSAGE};
 use crate::reply::{Field, Reply, Rich, Tone};
 
+use crate::index::SearchIndex;
+use crate::safety::Need;
+
 use super::ask::citation_fields;
-use super::Bot;
 
 /// The corpus document with national support information.
 pub const SUPPORT_DOC: &str = "getting-support";
@@ -94,11 +96,30 @@ pub fn escalation_notice(config: &Config) -> String {
     }
 }
 
-impl Bot {
-    /// Local contacts first, then the national support passages that best fit the question.
-    pub(super) fn support_reply(&self, question: &str, private: bool) -> crate::Result<Reply> {
-        let config = self.config();
-        let index = self.index();
+/// The reply a message gets before any search, by what it needs: the crisis reply for
+/// distress (always private), local contacts first for help-seeking; `None` for an ordinary
+/// question. The console, Discord and `ohwb-bot ask` all answer through this.
+pub fn support_first(
+    config: &Config,
+    index: &SearchIndex,
+    need: Need,
+    question: &str,
+    private: bool,
+) -> crate::Result<Option<Reply>> {
+    Ok(match need {
+        Need::Distress => Some(crisis_reply(config)),
+        Need::Help => Some(support_reply(config, index, question, private)?),
+        Need::Question => None,
+    })
+}
+
+/// Local contacts first, then the national support passages that best fit the question.
+fn support_reply(
+    config: &Config,
+    index: &SearchIndex,
+    question: &str,
+    private: bool,
+) -> crate::Result<Reply> {
         let has_doc = index
             .manifest()
             .documents
@@ -110,9 +131,9 @@ impl Bot {
                 document: Some(SUPPORT_DOC.into()),
                 top: Some(2),
             };
-            let mut a = answer::answer(&index, question, &config.answer, &opts)?;
+            let mut a = answer::answer(index, question, &config.answer, &opts)?;
             if !a.answered {
-                a = answer::answer(&index, FALLBACK_QUESTION, &config.answer, &opts)?;
+                a = answer::answer(index, FALLBACK_QUESTION, &config.answer, &opts)?;
             }
             citations = a.citations;
         }
@@ -145,4 +166,3 @@ impl Bot {
             escalate: false,
         })
     }
-}

@@ -148,8 +148,12 @@ pub struct Corpus {
     pub problems: Vec<Problem>,
     /// Query expansions from `thesaurus.toml` (empty when the file is absent).
     pub thesaurus: Thesaurus,
-    /// Distress and help-seeking phrases from `support-phrases.toml` (`None` when absent).
-    pub safety: Option<crate::safety::Phrases>,
+    /// The trust's additions to the safety phrases, from `safety/phrases.toml` (`None` when it
+    /// is missing or invalid; that is also a problem).
+    pub safety_phrases: Option<crate::safety::Phrases>,
+    /// The trust's additions to the safety examples, from `safety/examples.toml` (`None` when
+    /// it is missing or invalid; that is also a problem).
+    pub safety_examples: Option<Vec<crate::safety::Example>>,
 }
 
 impl Corpus {
@@ -203,17 +207,51 @@ pub fn load(dir: &Path) -> Result<Corpus> {
     if let Some(t) = load_side_file(dir, thesaurus::FILE, Thesaurus::parse, &mut corpus.problems)? {
         corpus.thesaurus = t;
     }
-    corpus.safety = load_side_file(
-        dir,
-        crate::safety::FILE,
-        crate::safety::Phrases::parse,
-        &mut corpus.problems,
-    )?;
+    load_safety_files(dir, &mut corpus)?;
     Ok(corpus)
 }
 
-/// Reads an optional TOML file beside the documents (`thesaurus.toml`, `support-phrases.toml`).
-/// Absent: `None`. Unparsable: `None` plus a located problem, like a bad document.
+/// The trust's safety files are required: distress detection must never change because a file
+/// went missing, so a missing one is a problem like a broken document.
+fn load_safety_files(dir: &Path, corpus: &mut Corpus) -> Result<()> {
+    use crate::safety::{examples, Phrases, EXAMPLES_FILE, OLD_PHRASES_FILE, PHRASES_FILE};
+    if dir.join(OLD_PHRASES_FILE).exists() {
+        corpus.problems.push(Problem {
+            path: PathBuf::from(OLD_PHRASES_FILE),
+            line: 0,
+            message: format!(
+                "this file is no longer read: move your own phrases to {PHRASES_FILE} (the \
+                 reviewed defaults are now built in) and delete it"
+            ),
+        });
+    }
+    corpus.safety_phrases = load_side_file(dir, PHRASES_FILE, Phrases::parse, &mut corpus.problems)?;
+    corpus.safety_examples = load_side_file(
+        dir,
+        EXAMPLES_FILE,
+        |t| examples::parse(t, false),
+        &mut corpus.problems,
+    )?;
+    for (name, missing) in [
+        (PHRASES_FILE, corpus.safety_phrases.is_none()),
+        (EXAMPLES_FILE, corpus.safety_examples.is_none()),
+    ] {
+        let located = corpus.problems.iter().any(|p| p.path == Path::new(name));
+        if missing && !located {
+            corpus.problems.push(Problem {
+                path: PathBuf::from(name),
+                line: 0,
+                message: "missing: distress detection needs this trust file (it may add \
+                          nothing; copy it from the bundled corpus/safety/)"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Reads a TOML file beside the documents (`thesaurus.toml`, `safety/*.toml`). Absent: `None`.
+/// Unparsable: `None` plus a located problem, like a bad document.
 fn load_side_file<T>(
     dir: &Path,
     name: &str,

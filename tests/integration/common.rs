@@ -1,5 +1,7 @@
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use ohwb_bot::embed::Embedder;
 
 use ohwb_bot::answer::{self, Answer, AskOptions};
 use ohwb_bot::config::AnswerConfig;
@@ -10,13 +12,19 @@ pub fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
 }
 
+/// The committed embedding model, loaded once per test process.
+pub fn embedder() -> Arc<Embedder> {
+    Embedder::shared(&Path::new(env!("CARGO_MANIFEST_DIR")).join(ohwb_bot::embed::DEFAULT_DIR))
+        .expect("the committed model loads")
+}
+
 static INDEX: OnceLock<(tempfile::TempDir, SearchIndex)> = OnceLock::new();
 
 fn shared() -> &'static (tempfile::TempDir, SearchIndex) {
     INDEX.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        index::rebuild(&corpus_dir(), dir.path()).expect("the bundled corpus builds");
-        let index = SearchIndex::open(dir.path()).expect("opens");
+        index::rebuild(&corpus_dir(), dir.path(), &embedder()).expect("the bundled corpus builds");
+        let index = SearchIndex::open(dir.path(), embedder()).expect("opens");
         (dir, index)
     })
 }
@@ -58,9 +66,14 @@ pub fn front_matter(title: &str, kind: &str) -> String {
     )
 }
 
-/// Writes `files` (relative path, content) under a new temporary corpus directory.
+/// Writes `files` (relative path, content) under a new temporary corpus directory, beside
+/// the bundled trust safety files (which every corpus needs; a test may overwrite them).
 pub fn temp_corpus(files: &[(&str, String)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("safety")).unwrap();
+    for f in [ohwb_bot::safety::PHRASES_FILE, ohwb_bot::safety::EXAMPLES_FILE] {
+        std::fs::copy(corpus_dir().join(f), dir.path().join(f)).unwrap();
+    }
     for (rel, text) in files {
         let path = dir.path().join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

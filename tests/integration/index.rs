@@ -1,4 +1,4 @@
-use crate::common::{front_matter, temp_corpus};
+use crate::common::{self, front_matter, temp_corpus};
 use ohwb_bot::index::{self, Freshness, SearchIndex, SearchRequest};
 use ohwb_bot::{corpus, Error};
 
@@ -23,11 +23,11 @@ fn round_trip_keeps_every_passage_and_its_fields() {
         ("sub/b.md", doc("Beta", "## Tables\n\n| x | y |\n|---|---|\n| zebra | 2 |\n")),
     ]);
     let index_dir = tempfile::tempdir().unwrap();
-    let report = index::rebuild(corpus_dir.path(), index_dir.path()).unwrap();
+    let report = index::rebuild(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
     assert_eq!((report.documents, report.passages), (2, 3));
     assert_eq!(report.changes.added, vec!["a", "b"]);
 
-    let index = SearchIndex::open(index_dir.path()).unwrap();
+    let index = SearchIndex::open(index_dir.path(), common::embedder()).unwrap();
     let loaded = corpus::load(corpus_dir.path()).unwrap();
     let ids: Vec<&str> = loaded
         .documents
@@ -64,7 +64,7 @@ fn a_bad_file_leaves_the_previous_index_serving_and_is_named() {
         doc("Alpha", "## One\n\nFirst text about kestrels.\n"),
     )]);
     let index_dir = tempfile::tempdir().unwrap();
-    index::rebuild(corpus_dir.path(), index_dir.path()).unwrap();
+    index::rebuild(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
     let before = std::fs::read(index_dir.path().join("current.json")).unwrap();
 
     std::fs::write(
@@ -77,7 +77,7 @@ fn a_bad_file_leaves_the_previous_index_serving_and_is_named() {
         b"+++\n\xff\xfe\n+++\n",
     )
     .unwrap();
-    let err = index::rebuild(corpus_dir.path(), index_dir.path()).unwrap_err();
+    let err = index::rebuild(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap_err();
     let Error::Corpus(problems) = &err else {
         panic!("{err}")
     };
@@ -92,7 +92,7 @@ fn a_bad_file_leaves_the_previous_index_serving_and_is_named() {
     );
 
     // Asking still works, from the old index, and says why it did not rebuild.
-    let (index, freshness) = index::open_fresh(corpus_dir.path(), index_dir.path()).unwrap();
+    let (index, freshness) = index::open_fresh(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
     assert!(matches!(freshness, Freshness::StaleCorpusInvalid(ref p) if p.len() == 2));
     assert_eq!(search(&index, "kestrels"), ["a/one/1"]);
 }
@@ -101,9 +101,9 @@ fn a_bad_file_leaves_the_previous_index_serving_and_is_named() {
 fn the_index_is_reused_until_the_corpus_changes() {
     let corpus_dir = temp_corpus(&[("a.md", doc("Alpha", "## One\n\nOld words about herons.\n"))]);
     let index_dir = tempfile::tempdir().unwrap();
-    let (_, f) = index::open_fresh(corpus_dir.path(), index_dir.path()).unwrap();
+    let (_, f) = index::open_fresh(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
     assert!(matches!(f, Freshness::Rebuilt(_)));
-    let (_, f) = index::open_fresh(corpus_dir.path(), index_dir.path()).unwrap();
+    let (_, f) = index::open_fresh(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
     assert!(matches!(f, Freshness::UpToDate));
 
     std::fs::write(
@@ -111,7 +111,7 @@ fn the_index_is_reused_until_the_corpus_changes() {
         doc("Alpha", "## One\n\nNew words about egrets.\n"),
     )
     .unwrap();
-    let (index, f) = index::open_fresh(corpus_dir.path(), index_dir.path()).unwrap();
+    let (index, f) = index::open_fresh(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
     let Freshness::Rebuilt(report) = f else {
         panic!("{f:?}")
     };
@@ -136,7 +136,7 @@ fn the_index_is_reused_until_the_corpus_changes() {
 fn no_index_and_a_bad_corpus_is_an_error_naming_the_file() {
     let corpus_dir = temp_corpus(&[("empty.md", front_matter("Empty", "strategy"))]);
     let index_dir = tempfile::tempdir().unwrap();
-    let err = index::open_fresh(corpus_dir.path(), index_dir.path())
+    let err = index::open_fresh(corpus_dir.path(), index_dir.path(), &common::embedder())
         .err()
         .unwrap();
     assert!(err.to_string().contains("empty.md"), "{err}");

@@ -1,0 +1,178 @@
+//! Recognises messages that need support rather than a strategy citation: distress first
+//! (crisis signposting), then help-seeking (local contacts first).
+//!
+//! Two layers decide distress, and either is enough:
+//! - a classifier ([`classifier`]: logistic regression on the message's sentence vector, and on
+//!   each sentence of a longer message) trained at index time from labelled examples
+//!   ([`examples`]), so it follows meaning, not spelling: "can't see a way out", "took 30
+//!   paracetamol an hour ago", "relapsed with sh last night";
+//! - a short list of high-precision phrases ([`phrases`]), matched on word forms.
+//!
+//! Work senses ("suicide prevention training") only keep a *phrase* from firing on its own; they
+//! never suppress a message the classifier scores as distress.
+//!
+//! Invariants:
+//! - Detection never depends on an optional file: the reviewed built-in examples and phrases
+//!   (`safety/*.toml` at the crate root) are compiled in; a trust's `corpus/safety/*.toml` add
+//!   to them, and a missing or invalid one stops `index` with the file and line.
+//! - [`Detector::assess`] is the one decision function; the console, `ask` and every chat front
+//!   end call it (through `Bot::need` or the CLI) before any search.
+//! - Assessment is pure: it logs nothing and stores nothing. What a message said is never
+//!   written anywhere by this module or its callers.
+
+pub mod classifier;
+pub mod examples;
+pub mod phrases;
+
+use serde::{Deserialize, Serialize};
+
+use crate::embed::Embedder;
+use crate::Result;
+
+pub use classifier::Classifier;
+pub use examples::Example;
+pub use phrases::{normalise, Phrases};
+
+/// A trust's phrase file, relative to the corpus directory.
+pub const PHRASES_FILE: &str = "safety/phrases.toml";
+/// A trust's examples file, relative to the corpus directory.
+pub const EXAMPLES_FILE: &str = "safety/examples.toml";
+/// The file older versions read; refused so an upgrade cannot silently drop a trust's phrases.
+pub const OLD_PHRASES_FILE: &str = "support-phrases.toml";
+
+/// The reviewed phrase list compiled into the program.
+pub const BUILTIN_PHRASES: &str = include_str!("../../safety/phrases.toml");
+/// The reviewed examples compiled into the program.
+pub const BUILTIN_EXAMPLES: &str = include_str!("../../safety/examples.toml");
+
+/// What a message needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Crisis signposting first, always private.
+    Distress,
+    /// Support contacts first.
+    Help,
+    /// An ordinary question.
+    Question,
+}
+
+/// Why a message was classed as it was; for `eval` and tests. Never logged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Assessment {
+    /// The decision.
+    pub need: Need,
+    /// Highest classifier score over the message and its sentences.
+    pub score: f32,
+    /// The classifier fired (score at or above its threshold).
+    pub by_classifier: bool,
+    /// A distress phrase matched (after work senses were removed).
+    pub by_phrase: bool,
+}
+
+/// Everything distress detection needs, stored in each index generation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detector {
+    /// Built-in plus the trust's phrases.
+    pub phrases: Phrases,
+    /// Trained on built-in plus the trust's examples.
+    pub classifier: Classifier,
+}
+
+/// The whole message, plus each of its sentences when it has more than one: a disclosure
+/// inside a long work question is scored on its own, not averaged away.
+pub fn pieces(message: &str) -> Vec<String> {
+    let mut out = vec![message.trim().to_string()];
+    let parts: Vec<&str> = message
+        .split(['.', '!', '?', ';', '\n', ','])
+        .map(str::trim)
+        .filter(|p| p.split_whitespace().count() >= 3)
+        .collect();
+    if parts.len() > 1 {
+        out.extend(parts.iter().map(|p| p.to_string()));
+    }
+    out
+}
+
+impl Detector {
+    /// Trains the classifier on the built-in examples plus `extra`, and joins the built-in
+    /// phrases with `extra_phrases`. Deterministic: the same inputs give the same detector.
+    pub fn train(
+        embedder: &Embedder,
+        extra_phrases: Phrases,
+        extra: &[Example],
+        recall_target: f32,
+    ) -> Result<Detector> {
+        let mut phrases = Phrases::builtin();
+        phrases.extend(extra_phrases);
+        let mut all = examples::builtin();
+        let known: std::collections::HashSet<String> =
+            all.iter().map(|e| normalise(&e.text)).collect();
+        all.extend(
+            extra
+                .iter()
+                .filter(|e| !known.contains(&normalise(&e.text)))
+                .cloned(),
+        );
+        let texts: Vec<&str> = all.iter().map(|e| e.text.as_str()).collect();
+        let vectors = embedder.embed_cached(&texts)?;
+        let refs: Vec<&[f32]> = vectors.iter().map(|v| &v[..]).collect();
+        let labels: Vec<bool> = all.iter().map(|e| e.distress).collect();
+        let classifier = Classifier::train(&refs, &labels, recall_target, embedder.id());
+        Ok(Detector {
+            phrases,
+            classifier,
+        })
+    }
+
+    /// What `message` needs: the one decision every front end uses.
+    pub fn assess(&self, embedder: &Embedder, message: &str) -> Result<Assessment> {
+        let pieces = pieces(message);
+        let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        let vectors = embedder.embed_batch(&refs)?;
+        Ok(self.decide(message, &vectors))
+    }
+
+    /// [`Detector::assess`] with the vectors of [`pieces`] already computed.
+    pub fn decide(&self, message: &str, piece_vectors: &[Vec<f32>]) -> Assessment {
+        let score = piece_vectors
+            .iter()
+            .map(|v| self.classifier.score(v))
+            .fold(0.0f32, f32::max);
+        let by_classifier = score >= self.classifier.threshold;
+        let by_phrase = self.phrases.distress_in(message);
+        let need = if by_classifier || by_phrase {
+            Need::Distress
+        } else if self.phrases.help_in(message) {
+            Need::Help
+        } else {
+            Need::Question
+        };
+        Assessment {
+            need,
+            score,
+            by_classifier,
+            by_phrase,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_are_also_scored_sentence_by_sentence() {
+        assert_eq!(pieces("i cant go on"), vec!["i cant go on"]);
+        let p = pieces("what does the strategy say about wellbeing, honestly i dont want to be alive");
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[2], "honestly i dont want to be alive");
+        assert_eq!(pieces("hi. ok").len(), 1, "fragments are not scored alone");
+    }
+
+    #[test]
+    fn builtin_lists_are_valid_and_not_empty() {
+        let p = Phrases::builtin();
+        assert!(!p.distress.is_empty() && !p.help.is_empty());
+        assert!(!examples::builtin().is_empty());
+    }
+}
