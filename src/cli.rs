@@ -318,6 +318,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             json,
             verbose,
         } => {
+            let text = std::fs::read_to_string(&questions)
+                .with_context(|| format!("cannot read {}", questions.display()))?;
+            if ohwb_bot::eval::distress::is_distress_set(&text) {
+                let set = ohwb_bot::eval::distress::load(&questions)?;
+                let index = open(&settings)?;
+                let report = ohwb_bot::eval::distress::run(&index, &set)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print!("{}", ohwb_bot::eval::distress::render(&report, verbose));
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let questions = ohwb_bot::eval::Questions::load(&questions)?;
             let index = open(&settings)?;
             let corpus = corpus::load(settings.corpus_dir()?)?;

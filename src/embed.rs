@@ -179,13 +179,29 @@ impl Embedder {
         Ok(self.embed_batch(&[text])?.pop().unwrap_or_default())
     }
 
+    /// The cache key of a text: the SHA-256 of its exact bytes.
+    pub fn key(text: &str) -> [u8; 32] {
+        Sha256::digest(text.as_bytes()).into()
+    }
+
+    /// The cached vector for a key, if any.
+    pub fn cached(&self, key: &[u8; 32]) -> Option<Arc<[f32]>> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.get(key).cloned()
+    }
+
+    /// Adds a vector computed earlier (by this model: see [`crate::vectors::load_cache`]).
+    pub fn prime(&self, key: [u8; 32], vector: Vector) {
+        if vector.len() == DIM {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            cache.insert(key, vector.into());
+        }
+    }
+
     /// Vectors for texts the index stores (examples, passages), reusing any this process
-    /// embedded before, so rebuilding an unchanged corpus costs nothing.
+    /// embedded or loaded before, so rebuilding an unchanged corpus costs nothing.
     pub fn embed_cached(&self, texts: &[&str]) -> Result<Vec<Arc<[f32]>>> {
-        let keys: Vec<[u8; 32]> = texts
-            .iter()
-            .map(|t| Sha256::digest(t.as_bytes()).into())
-            .collect();
+        let keys: Vec<[u8; 32]> = texts.iter().map(|t| Embedder::key(t)).collect();
         let missing: Vec<(usize, &str)> = {
             let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             texts

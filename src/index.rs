@@ -47,13 +47,13 @@ use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 use crate::corpus::{self, Corpus};
 use crate::embed::{Embedder, DIM};
-use crate::safety::{Assessment, Detector};
+use crate::safety::{self, Assessment, Detector};
+use crate::vectors;
 use crate::{Error, Result};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
 pub const SCHEMA_VERSION: u32 = 4;
 const MANIFEST: &str = "current.json";
-const VECTORS: &str = "vectors.bin";
 /// Recall on held-out folds of the examples that the distress threshold is chosen for.
 pub const DISTRESS_RECALL_TARGET: f32 = 0.98;
 const TOKENIZER: &str = "en_stem";
@@ -309,15 +309,36 @@ fn build_locked(
     }
     writer.commit()?;
     writer.wait_merging_threads()?;
-    write_vectors(&gen_dir, corpus, embedder)?;
+    // Vectors of texts an earlier build embedded are reused: reindexing after one posted
+    // resource embeds one passage, not the whole corpus and every example again.
+    vectors::load_cache(index_dir, embedder);
+    let t = Instant::now();
+    let passages: Vec<(&str, String)> = corpus
+        .documents
+        .iter()
+        .flat_map(|d| d.passages.iter())
+        .map(|p| (p.id.as_str(), format!("{}: {}", p.section_path(), p.text)))
+        .collect();
+    vectors::write_passages(&gen_dir, &passages, embedder)?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "passage vectors");
+    let t = Instant::now();
     // The loader already refused missing or invalid safety files; `unwrap_or_default` only
     // covers a `Corpus` built by hand, which then gets the built-in lists alone.
+    let examples =
+        safety::training_examples(corpus.safety_examples.as_deref().unwrap_or_default());
     let detector = Detector::train(
         embedder,
         corpus.safety_phrases.clone().unwrap_or_default(),
-        corpus.safety_examples.as_deref().unwrap_or_default(),
+        &examples,
         DISTRESS_RECALL_TARGET,
     )?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "distress detector trained");
+    let used: Vec<&str> = passages
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .chain(examples.iter().map(|e| e.text.as_str()))
+        .collect();
+    vectors::save_cache(index_dir, embedder, &used);
     crate::testing::pause_point("index-generation-written");
 
     let manifest = Manifest {
@@ -342,61 +363,6 @@ fn build_locked(
     })
 }
 
-/// The text a passage's vector is computed from: where it sits, then what it says.
-fn vector_text(p: &corpus::Passage) -> String {
-    format!("{}: {}", p.section_path(), p.text)
-}
-
-/// `vectors.bin`: `OHWBVEC1`, then per passage in corpus order a little-endian `u16` id length,
-/// the id, and [`DIM`] little-endian `f32`s.
-fn write_vectors(gen_dir: &Path, corpus: &Corpus, embedder: &Embedder) -> Result<()> {
-    let passages: Vec<&corpus::Passage> = corpus
-        .documents
-        .iter()
-        .flat_map(|d| d.passages.iter())
-        .collect();
-    let texts: Vec<String> = passages.iter().map(|p| vector_text(p)).collect();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let vectors = embedder.embed_cached(&refs)?;
-    let mut bytes = Vec::with_capacity(8 + passages.len() * (DIM * 4 + 40));
-    bytes.extend_from_slice(b"OHWBVEC1");
-    for (p, v) in passages.iter().zip(&vectors) {
-        let id = p.id.as_bytes();
-        bytes.extend_from_slice(&(id.len() as u16).to_le_bytes());
-        bytes.extend_from_slice(id);
-        v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes()));
-    }
-    let path = gen_dir.join(VECTORS);
-    std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
-}
-
-/// Reads `vectors.bin` back: passage ids and their vectors, in corpus order.
-fn read_vectors(gen_dir: &Path) -> Result<(Vec<String>, Vec<f32>)> {
-    let path = gen_dir.join(VECTORS);
-    let bad = |message: &str| Error::BadIndex {
-        path: path.clone(),
-        message: format!("{message}; run `ohwb-bot index` to rebuild"),
-    };
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    let mut rest = bytes
-        .strip_prefix(b"OHWBVEC1".as_slice())
-        .ok_or_else(|| bad("not a vector file"))?;
-    let (mut ids, mut vectors) = (Vec::new(), Vec::new());
-    while !rest.is_empty() {
-        let (len, tail) = rest.split_at_checked(2).ok_or_else(|| bad("truncated"))?;
-        let len = u16::from_le_bytes([len[0], len[1]]) as usize;
-        let (id, tail) = tail.split_at_checked(len).ok_or_else(|| bad("truncated"))?;
-        let (v, tail) = tail.split_at_checked(DIM * 4).ok_or_else(|| bad("truncated"))?;
-        ids.push(String::from_utf8_lossy(id).into_owned());
-        vectors.extend(
-            v.chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-        );
-        rest = tail;
-    }
-    Ok((ids, vectors))
-}
-
 fn write_manifest(index_dir: &Path, manifest: &Manifest) -> Result<()> {
     let tmp = index_dir.join(format!("{MANIFEST}.tmp-{}", std::process::id()));
     let bytes = serde_json::to_vec_pretty(manifest).expect("manifest serialises");
@@ -418,7 +384,8 @@ fn remove_old_generations(index_dir: &Path, current: &str, previous: Option<&Man
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let stale_tmp = name.starts_with(&format!("{MANIFEST}.tmp-"));
+        let stale_tmp = name.starts_with(&format!("{MANIFEST}.tmp-"))
+            || name.starts_with(&format!("{}.tmp-", vectors::CACHE));
         if (name.starts_with("gen-") && !keep.contains(name.as_str())) || stale_tmp {
             let path = entry.path();
             let result = if path.is_dir() {
@@ -669,7 +636,7 @@ impl SearchIndex {
                 message: "missing tokenizer".into(),
             })?;
         let vocabulary = vocabulary(&reader, &fields)?;
-        let (vector_ids, vectors) = read_vectors(&index_dir.join(&manifest.generation))?;
+        let (vector_ids, vectors) = vectors::read_passages(&index_dir.join(&manifest.generation))?;
         Ok(SearchIndex {
             reader,
             fields,

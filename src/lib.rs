@@ -12,7 +12,9 @@
 //! - [`config`]: `config.toml`, with defaults for every key.
 //! - [`resources`]: resource links posted by OH teams, stored as corpus files.
 //! - [`eval`]: retrieval scores on a questions file, beside a naive baseline.
-//! - [`safety`]: recognises distress and help-seeking in a question, from phrase lists in the corpus.
+//! - [`safety`]: recognises distress (a classifier on sentence vectors, plus reviewed phrases) and
+//!   help-seeking in a message.
+//! - [`vectors`]: passage vectors in each index generation, and the build's vector cache.
 //! - [`reply`]: what the bot says, as plain data for any front end to render.
 //! - [`commands`]: the chat commands (`/ask`, `/sources`, …), shared by every front end.
 //! - [`console`]: the same commands from lines of text, for trying the bot without Discord.
@@ -40,5 +42,6 @@ pub mod resources;
 pub mod safety;
 mod testing;
 mod text;
+pub mod vectors;
 
 pub use error::{Error, Result};

@@ -1,5 +1,6 @@
-//! Logistic regression on sentence vectors: distress or not, trained at index time from the
-//! labelled examples and stored in the generation.
+//! Logistic regression on two views of a message: its sentence vector (meaning) and its word
+//! unigrams and bigrams, TF-IDF weighted (wording such as "i", "my", "patient", "lol" that the
+//! vector blurs). Trained at index time from the labelled examples and stored in the generation.
 //!
 //! Invariants:
 //! - Training is deterministic (fixed folds, fixed iterations, no randomness): the same examples
@@ -8,18 +9,20 @@
 //!   examples a fold was trained on, as the highest score that keeps recall at the target.
 //! - Classes are weighted to count equally, so adding ordinary examples cannot dilute recall.
 
+use std::collections::{BTreeMap, HashMap};
+
 use serde::{Deserialize, Serialize};
 
 use crate::embed::DIM;
 
 /// Folds for choosing the threshold.
 const FOLDS: usize = 5;
-/// Gradient steps; enough to converge on a few thousand examples with these settings.
-const STEPS: usize = 400;
-/// Step size (features are standardised, so one size fits).
-const LEARNING_RATE: f32 = 0.5;
-/// L2 penalty on the weights: keeps the model from memorising phrasing.
-const L2: f32 = 1e-3;
+/// Full-batch Adam steps; enough to converge on a few thousand examples.
+const STEPS: usize = 300;
+/// Adam's step size.
+const LEARNING_RATE: f32 = 0.05;
+/// Inverse regularisation strength (scikit-learn's `C`): the L2 penalty is `1 / (C n)`.
+const C: f32 = 10.0;
 
 /// A trained classifier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,83 +56,149 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// A logistic model on standardised vectors.
+/// Word unigrams and bigrams of a normalised message.
+fn ngrams(text: &str) -> Vec<String> {
+    let normal = super::normalise(text);
+    let words: Vec<&str> = normal.split_whitespace().collect();
+    let mut out: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    out.extend(words.windows(2).map(|p| format!("{} {}", p[0], p[1])));
+    out
+}
+
+/// A logistic model over [`DIM`] vector weights and one weight per known n-gram.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fit {
-    /// Per-dimension mean of the training vectors.
-    pub mean: Vec<f32>,
-    /// Per-dimension standard deviation of the training vectors (never 0).
-    pub scale: Vec<f32>,
-    /// One weight per standardised dimension.
-    pub weights: Vec<f32>,
+    /// Known n-grams and, for each, (inverse document frequency, weight).
+    pub ngrams: BTreeMap<String, (f32, f32)>,
+    /// One weight per vector dimension.
+    pub dense: Vec<f32>,
     /// Intercept.
     pub bias: f32,
 }
 
+/// One message as features: TF-IDF n-grams (L2-normalised) by index, and its vector.
+struct Features<'a> {
+    sparse: Vec<(usize, f32)>,
+    dense: &'a [f32],
+}
+
+fn tfidf(text: &str, index: impl Fn(&str) -> Option<(usize, f32)>) -> Vec<(usize, f32)> {
+    let mut counts: HashMap<usize, (f32, f32)> = HashMap::new();
+    for g in ngrams(text) {
+        if let Some((i, idf)) = index(&g) {
+            counts.entry(i).or_insert((0.0, idf)).0 += 1.0;
+        }
+    }
+    let mut v: Vec<(usize, f32)> = counts
+        .into_iter()
+        .map(|(i, (tf, idf))| (i, (1.0 + tf.ln()) * idf))
+        .collect();
+    let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|(_, x)| *x /= norm);
+    }
+    v.sort_by_key(|(i, _)| *i);
+    v
+}
+
 impl Fit {
-    /// Probability-like score in 0..1.
-    pub fn score(&self, v: &[f32]) -> f32 {
-        let z: f32 = v
+    /// Probability-like score in 0..1 for a message and its vector.
+    pub fn score(&self, text: &str, vector: &[f32]) -> f32 {
+        let mut z = self.bias + crate::embed::dot(&self.dense, vector);
+        let mut counts: HashMap<&str, f32> = HashMap::new();
+        let grams = ngrams(text);
+        for g in &grams {
+            if self.ngrams.contains_key(g.as_str()) {
+                *counts.entry(g.as_str()).or_insert(0.0) += 1.0;
+            }
+        }
+        let parts: Vec<(f32, f32)> = counts
             .iter()
-            .zip(&self.mean)
-            .zip(&self.scale)
-            .zip(&self.weights)
-            .map(|(((x, m), s), w)| (x - m) / s * w)
-            .sum();
-        sigmoid(z + self.bias)
+            .map(|(g, tf)| {
+                let (idf, w) = self.ngrams[*g];
+                ((1.0 + tf.ln()) * idf, w)
+            })
+            .collect();
+        let norm = parts.iter().map(|(x, _)| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            z += parts.iter().map(|(x, w)| x / norm * w).sum::<f32>();
+        }
+        sigmoid(z)
     }
 }
 
-/// Full-batch gradient descent on the class-weighted logistic loss.
-fn fit(xs: &[&[f32]], ys: &[bool]) -> Fit {
-    let n = xs.len().max(1) as f32;
-    let mut mean = vec![0.0f32; DIM];
-    for x in xs {
-        mean.iter_mut().zip(*x).for_each(|(m, v)| *m += v / n);
-    }
-    let mut scale = vec![0.0f32; DIM];
-    for x in xs {
-        for ((s, v), m) in scale.iter_mut().zip(*x).zip(&mean) {
-            *s += (v - m) * (v - m) / n;
+/// Class-weighted logistic regression with an L2 penalty, by full-batch Adam.
+fn fit(texts: &[&str], vectors: &[&[f32]], ys: &[bool]) -> Fit {
+    let n = texts.len().max(1);
+    let mut df: BTreeMap<String, usize> = BTreeMap::new();
+    for t in texts {
+        let mut grams = ngrams(t);
+        grams.sort();
+        grams.dedup();
+        for g in grams {
+            *df.entry(g).or_insert(0) += 1;
         }
     }
-    scale.iter_mut().for_each(|s| *s = s.sqrt().max(1e-6));
-    let std: Vec<Vec<f32>> = xs
+    let vocab: Vec<(String, f32)> = df
+        .into_iter()
+        .map(|(g, d)| (g, ((1 + n) as f32 / (1 + d) as f32).ln() + 1.0))
+        .collect();
+    let position: HashMap<&str, (usize, f32)> = vocab
         .iter()
-        .map(|x| {
-            x.iter()
-                .zip(&mean)
-                .zip(&scale)
-                .map(|((v, m), s)| (v - m) / s)
-                .collect()
+        .enumerate()
+        .map(|(i, (g, idf))| (g.as_str(), (i, *idf)))
+        .collect();
+    let xs: Vec<Features> = texts
+        .iter()
+        .zip(vectors)
+        .map(|(t, v)| Features {
+            sparse: tfidf(t, |g| position.get(g).copied()),
+            dense: v,
         })
         .collect();
     let positives = ys.iter().filter(|y| **y).count().max(1) as f32;
     let negatives = ys.iter().filter(|y| !**y).count().max(1) as f32;
     // Each class carries half the total weight.
     let class_weight = |y: bool| if y { 0.5 / positives } else { 0.5 / negatives };
-    let mut w = vec![0.0f32; DIM];
-    let mut b = 0.0f32;
-    let mut grad = vec![0.0f32; DIM];
-    for _ in 0..STEPS {
-        grad.iter_mut().zip(&w).for_each(|(g, wi)| *g = L2 * wi);
-        let mut grad_b = 0.0;
-        for (x, &y) in std.iter().zip(ys) {
-            let p = sigmoid(x.iter().zip(&w).map(|(a, c)| a * c).sum::<f32>() + b);
-            let err = (p - f32::from(u8::from(y))) * class_weight(y);
-            grad.iter_mut().zip(x).for_each(|(g, xi)| *g += err * xi);
-            grad_b += err;
+    let l2 = 1.0 / (C * n as f32);
+    let dims = DIM + vocab.len() + 1; // dense, sparse, bias last
+    let mut w = vec![0.0f32; dims];
+    let (mut m, mut v) = (vec![0.0f32; dims], vec![0.0f32; dims]);
+    let mut grad = vec![0.0f32; dims];
+    let (b1, b2) = (0.9f32, 0.999f32);
+    for step in 1..=STEPS {
+        for (g, wi) in grad.iter_mut().zip(&w).take(dims - 1) {
+            *g = l2 * wi;
         }
-        w.iter_mut()
-            .zip(&grad)
-            .for_each(|(wi, g)| *wi -= LEARNING_RATE * g);
-        b -= LEARNING_RATE * grad_b;
+        grad[dims - 1] = 0.0;
+        for (x, &y) in xs.iter().zip(ys) {
+            let z = w[dims - 1]
+                + crate::embed::dot(&w[..DIM], x.dense)
+                + x.sparse.iter().map(|(i, f)| w[DIM + i] * f).sum::<f32>();
+            let err = (sigmoid(z) - f32::from(u8::from(y))) * class_weight(y);
+            for (g, f) in grad[..DIM].iter_mut().zip(x.dense) {
+                *g += err * f;
+            }
+            for (i, f) in &x.sparse {
+                grad[DIM + i] += err * f;
+            }
+            grad[dims - 1] += err;
+        }
+        let (c1, c2) = (1.0 - b1.powi(step as i32), 1.0 - b2.powi(step as i32));
+        for i in 0..dims {
+            m[i] = b1 * m[i] + (1.0 - b1) * grad[i];
+            v[i] = b2 * v[i] + (1.0 - b2) * grad[i] * grad[i];
+            w[i] -= LEARNING_RATE * (m[i] / c1) / ((v[i] / c2).sqrt() + 1e-8);
+        }
     }
     Fit {
-        mean,
-        scale,
-        weights: w,
-        bias: b,
+        ngrams: vocab
+            .into_iter()
+            .enumerate()
+            .map(|(i, (g, idf))| (g, (idf, w[DIM + i])))
+            .collect(),
+        dense: w[..DIM].to_vec(),
+        bias: w[dims - 1],
     }
 }
 
@@ -145,37 +214,35 @@ pub fn threshold_for_recall(distress_scores: &[f32], target: f32) -> f32 {
 }
 
 impl Classifier {
-    /// Trains on `vectors` with labels `distress`, choosing the threshold by cross-validation for
-    /// `recall_target`.
-    pub fn train(vectors: &[&[f32]], distress: &[bool], recall_target: f32, model: &str) -> Self {
-        let mut oof = vec![0.0f32; vectors.len()];
+    /// Trains on messages `texts` with their `vectors` and labels `distress`, choosing the
+    /// threshold by cross-validation for `recall_target`.
+    pub fn train(
+        texts: &[&str],
+        vectors: &[&[f32]],
+        distress: &[bool],
+        recall_target: f32,
+        model: &str,
+    ) -> Self {
+        let mut oof = vec![0.0f32; texts.len()];
         for fold in 0..FOLDS {
-            let (mut xs, mut ys) = (Vec::new(), Vec::new());
-            for (i, (x, y)) in vectors.iter().zip(distress).enumerate() {
-                if i % FOLDS != fold {
-                    xs.push(*x);
-                    ys.push(*y);
-                }
-            }
-            let f = fit(&xs, &ys);
-            for (i, x) in vectors.iter().enumerate() {
-                if i % FOLDS == fold {
-                    oof[i] = f.score(x);
-                }
+            let train: Vec<usize> = (0..texts.len()).filter(|i| i % FOLDS != fold).collect();
+            let f = fit(
+                &train.iter().map(|&i| texts[i]).collect::<Vec<_>>(),
+                &train.iter().map(|&i| vectors[i]).collect::<Vec<_>>(),
+                &train.iter().map(|&i| distress[i]).collect::<Vec<_>>(),
+            );
+            for i in (0..texts.len()).filter(|i| i % FOLDS == fold) {
+                oof[i] = f.score(texts[i], vectors[i]);
             }
         }
-        let pos: Vec<f32> = oof
-            .iter()
-            .zip(distress)
-            .filter(|(_, d)| **d)
-            .map(|(s, _)| *s)
-            .collect();
-        let neg: Vec<f32> = oof
-            .iter()
-            .zip(distress)
-            .filter(|(_, d)| !**d)
-            .map(|(s, _)| *s)
-            .collect();
+        let of = |want: bool| -> Vec<f32> {
+            oof.iter()
+                .zip(distress)
+                .filter(|(_, d)| **d == want)
+                .map(|(s, _)| *s)
+                .collect()
+        };
+        let (pos, neg) = (of(true), of(false));
         let threshold = threshold_for_recall(&pos, recall_target);
         let rate = |s: &[f32]| {
             s.iter().filter(|x| **x >= threshold).count() as f32 / s.len().max(1) as f32
@@ -188,16 +255,16 @@ impl Classifier {
             cv_false_alarms: rate(&neg),
         };
         Classifier {
-            fit: fit(vectors, distress),
+            fit: fit(texts, vectors, distress),
             threshold,
             model: model.to_string(),
             report,
         }
     }
 
-    /// Probability-like score in 0..1 that `vector` shows distress.
-    pub fn score(&self, vector: &[f32]) -> f32 {
-        self.fit.score(vector)
+    /// Probability-like score in 0..1 that a message (`text`, with its `vector`) shows distress.
+    pub fn score(&self, text: &str, vector: &[f32]) -> f32 {
+        self.fit.score(text, vector)
     }
 }
 
@@ -225,12 +292,25 @@ mod tests {
     fn separable_classes_are_learned_and_training_is_deterministic() {
         let (xs, ys) = data();
         let refs: Vec<&[f32]> = xs.iter().map(|v| v.as_slice()).collect();
-        let c = Classifier::train(&refs, &ys, 0.95, "m");
-        for (x, y) in refs.iter().zip(&ys) {
-            assert_eq!(c.score(x) >= c.threshold, *y);
+        let texts: Vec<String> = (0..xs.len()).map(|i| format!("message {}", i % 3)).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let c = Classifier::train(&texts, &refs, &ys, 0.95, "m");
+        for ((t, x), y) in texts.iter().zip(&refs).zip(&ys) {
+            assert_eq!(c.score(t, x) >= c.threshold, *y);
         }
         assert!(c.report.cv_recall >= 0.95 && c.report.cv_false_alarms < 0.1);
-        assert_eq!(c, Classifier::train(&refs, &ys, 0.95, "m"));
+        assert_eq!(c, Classifier::train(&texts, &refs, &ys, 0.95, "m"));
+    }
+
+    #[test]
+    fn wording_is_learned_beside_meaning() {
+        // Identical vectors: only the words can tell the classes apart.
+        let v = vec![0.0f32; DIM];
+        let texts = ["i want to", "i need to", "i have to", "the patient", "a patient", "patient notes"];
+        let ys = [true, true, true, false, false, false];
+        let refs: Vec<&[f32]> = texts.iter().map(|_| v.as_slice()).collect();
+        let c = Classifier::train(&texts, &refs, &ys, 0.9, "m");
+        assert!(c.score("i", &v) > 0.5 && c.score("patient", &v) < 0.5);
     }
 
     #[test]

@@ -93,31 +93,38 @@ pub fn pieces(message: &str) -> Vec<String> {
     out
 }
 
+/// The built-in examples plus a trust's `extra` ones that say something new.
+pub fn training_examples(extra: &[Example]) -> Vec<Example> {
+    let mut all = examples::builtin();
+    let known: std::collections::HashSet<String> =
+        all.iter().map(|e| normalise(&e.text)).collect();
+    all.extend(
+        extra
+            .iter()
+            .filter(|e| !known.contains(&normalise(&e.text)))
+            .cloned(),
+    );
+    all
+}
+
 impl Detector {
-    /// Trains the classifier on the built-in examples plus `extra`, and joins the built-in
+    /// Trains the classifier on `all` examples ([`training_examples`]) and joins the built-in
     /// phrases with `extra_phrases`. Deterministic: the same inputs give the same detector.
     pub fn train(
         embedder: &Embedder,
         extra_phrases: Phrases,
-        extra: &[Example],
+        all: &[Example],
         recall_target: f32,
     ) -> Result<Detector> {
         let mut phrases = Phrases::builtin();
         phrases.extend(extra_phrases);
-        let mut all = examples::builtin();
-        let known: std::collections::HashSet<String> =
-            all.iter().map(|e| normalise(&e.text)).collect();
-        all.extend(
-            extra
-                .iter()
-                .filter(|e| !known.contains(&normalise(&e.text)))
-                .cloned(),
-        );
         let texts: Vec<&str> = all.iter().map(|e| e.text.as_str()).collect();
+        let t = std::time::Instant::now();
         let vectors = embedder.embed_cached(&texts)?;
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "examples embedded");
         let refs: Vec<&[f32]> = vectors.iter().map(|v| &v[..]).collect();
         let labels: Vec<bool> = all.iter().map(|e| e.distress).collect();
-        let classifier = Classifier::train(&refs, &labels, recall_target, embedder.id());
+        let classifier = Classifier::train(&texts, &refs, &labels, recall_target, embedder.id());
         Ok(Detector {
             phrases,
             classifier,
@@ -134,9 +141,10 @@ impl Detector {
 
     /// [`Detector::assess`] with the vectors of [`pieces`] already computed.
     pub fn decide(&self, message: &str, piece_vectors: &[Vec<f32>]) -> Assessment {
-        let score = piece_vectors
+        let score = pieces(message)
             .iter()
-            .map(|v| self.classifier.score(v))
+            .zip(piece_vectors)
+            .map(|(p, v)| self.classifier.score(p, v))
             .fold(0.0f32, f32::max);
         let by_classifier = score >= self.classifier.threshold;
         let by_phrase = self.phrases.distress_in(message);

@@ -1,7 +1,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::{corpus_dir, front_matter, temp_corpus};
+use crate::common::{corpus_dir, front_matter, model_dir, temp_corpus};
 
 fn bot(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
@@ -94,9 +94,10 @@ fn global_flags_work_before_or_after_the_subcommand_and_override_config() {
     let cfg = cfg_dir.path().join("bot.toml");
     std::fs::write(
         &cfg,
-        "[paths]\ncorpus = \"nowhere\"\nindex = \"nowhere-index\"\n\n[answer]\ntop = 1\n",
+        "[paths]\ncorpus = \"nowhere\"\nindex = \"nowhere-index\"\nmodel = \"nowhere-model\"\n\n[answer]\ntop = 1\n",
     )
     .unwrap();
+    let model = model_dir();
 
     let after = bot(&[
         "ask",
@@ -108,6 +109,8 @@ fn global_flags_work_before_or_after_the_subcommand_and_override_config() {
         path(index.path()),
         "--config",
         path(&cfg),
+        "--model",
+        path(&model),
     ]);
     assert!(after.status.success(), "{}", text(&after.stderr));
     let v: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
@@ -118,6 +121,8 @@ fn global_flags_work_before_or_after_the_subcommand_and_override_config() {
     );
 
     let before = bot(&[
+        "--model",
+        path(&model),
         "--config",
         path(&cfg),
         "--index",

@@ -12,10 +12,15 @@ pub fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
 }
 
+/// The committed model's folder, as an absolute path (config files resolve relative paths
+/// against their own folder).
+pub fn model_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(ohwb_bot::embed::DEFAULT_DIR)
+}
+
 /// The committed embedding model, loaded once per test process.
 pub fn embedder() -> Arc<Embedder> {
-    Embedder::shared(&Path::new(env!("CARGO_MANIFEST_DIR")).join(ohwb_bot::embed::DEFAULT_DIR))
-        .expect("the committed model loads")
+    Embedder::shared(&model_dir()).expect("the committed model loads")
 }
 
 static INDEX: OnceLock<(tempfile::TempDir, SearchIndex)> = OnceLock::new();
@@ -44,6 +49,7 @@ pub fn real_config() -> ohwb_bot::config::Config {
     let mut c = ohwb_bot::config::Config::default();
     c.paths.corpus = corpus_dir();
     c.paths.index = real_index_dir();
+    c.paths.model = model_dir();
     c
 }
 
@@ -90,7 +96,16 @@ pub fn corpus_copy() -> (tempfile::TempDir, ohwb_bot::config::Config) {
     let mut c = ohwb_bot::config::Config::default();
     c.paths.corpus = dir.path().join("corpus");
     c.paths.index = dir.path().join("index");
+    seed_vector_cache(&c.paths.index);
     (dir, c)
+}
+
+/// Gives a new index directory the vectors the shared index computed, so a build there (in
+/// this process or a spawned `ohwb-bot`) embeds only texts the test changed.
+pub fn seed_vector_cache(index_dir: &Path) {
+    std::fs::create_dir_all(index_dir).unwrap();
+    let cache = ohwb_bot::vectors::CACHE;
+    std::fs::copy(real_index_dir().join(cache), index_dir.join(cache)).unwrap();
 }
 
 fn copy_dir(from: &Path, to: &Path) {

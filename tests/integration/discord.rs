@@ -475,8 +475,8 @@ impl Serve {
         std::fs::write(
             &config,
             format!(
-                "[paths]\ncorpus = {:?}\nindex = {:?}\n\n[discord]\nproxy_url = {:?}\nguild_ids = [{GUILD_ID}]\n{discord_toml}",
-                cfg.paths.corpus, cfg.paths.index, fake.rest_url
+                "[paths]\ncorpus = {:?}\nindex = {:?}\nmodel = {:?}\n\n[discord]\nproxy_url = {:?}\nguild_ids = [{GUILD_ID}]\n{discord_toml}",
+                cfg.paths.corpus, cfg.paths.index, cfg.paths.model, fake.rest_url
             ),
         )
         .unwrap();

@@ -1,4 +1,4 @@
-//! Retrieval evaluation: scores the answer pipeline on a questions file, next to a naive
+//! Evaluation. Retrieval (here): scores the answer pipeline on a questions file, next to a naive
 //! baseline (tantivy's default query parser over whole documents, no stemming, no boosts, no
 //! expansion, no decline logic).
 //!
@@ -6,6 +6,8 @@
 //! a miss; and the share of out-of-scope questions declined. Our ranking is scored twice: at
 //! passage level (the contract: the right passage is cited) and at document level (the only
 //! level the baseline can reach), so the comparison with the baseline is like for like.
+
+pub mod distress;
 
 use std::path::Path;
 

@@ -1,0 +1,230 @@
+//! Distress evaluation: recall and false-alarm rate of the detector on a labelled set written
+//! apart from the training examples (`tests/eval/distress.toml`), for the classifier alone, the
+//! phrases alone, and the two combined (the decision the bot makes), per split, with a sweep of
+//! the classifier threshold.
+//!
+//! Invariants:
+//! - The `test` split is reported, never used to choose anything; thresholds may be looked at
+//!   on `dev` only. The trained threshold comes from cross-validation on the training examples.
+//! - Each message is embedded once; every figure is computed from the same vectors with the
+//!   served detector's own decision function ([`crate::safety::Detector::decide`]).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::index::SearchIndex;
+use crate::safety::{self, examples, Example, Need};
+use crate::{Error, Result};
+
+/// Recall and false alarms of one detector on one split.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Rates {
+    /// Share of distress messages detected.
+    pub recall: f32,
+    /// Share of ordinary messages wrongly detected.
+    pub false_alarms: f32,
+}
+
+/// Figures for one split.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitReport {
+    /// `dev` or `test`.
+    pub split: String,
+    /// Distress messages.
+    pub distress: usize,
+    /// Ordinary messages.
+    pub ordinary: usize,
+    /// The classifier at its trained threshold.
+    pub classifier: Rates,
+    /// The phrase list alone.
+    pub phrases: Rates,
+    /// Classifier OR phrases: what the bot does.
+    pub combined: Rates,
+    /// Missed distress messages (combined), with their kind.
+    pub missed: Vec<(String, String)>,
+    /// Ordinary messages that got the crisis reply (combined), with their kind.
+    pub false_alarm_messages: Vec<(String, String)>,
+}
+
+/// One row of the threshold sweep: the combined decision at another classifier threshold.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepRow {
+    /// Classifier threshold.
+    pub threshold: f32,
+    /// Combined rates on dev.
+    pub dev: Rates,
+    /// Combined rates on test.
+    pub test: Rates,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DistressReport {
+    /// The served classifier's threshold.
+    pub threshold: f32,
+    /// Cross-validated figures from training.
+    pub training: safety::classifier::TrainingReport,
+    /// Per split: dev first, then test.
+    pub splits: Vec<SplitReport>,
+    /// Combined rates at other thresholds.
+    pub sweep: Vec<SweepRow>,
+}
+
+/// Whether a file is a distress set (groups of messages) rather than a questions file.
+pub fn is_distress_set(text: &str) -> bool {
+    text.lines().any(|l| l.trim() == "[[group]]")
+}
+
+/// Reads an evaluation set: every group needs `split = "dev"|"test"`.
+pub fn load(path: &Path) -> Result<Vec<Example>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    examples::parse(&text, true).map_err(|(line, message)| Error::Config {
+        path: path.to_path_buf(),
+        message: format!("line {line}: {message}"),
+    })
+}
+
+struct Scored<'a> {
+    example: &'a Example,
+    score: f32,
+    phrase: bool,
+}
+
+fn rates(items: &[&Scored], fires: impl Fn(&Scored) -> bool) -> Rates {
+    let share = |distress: bool| {
+        let of: Vec<_> = items
+            .iter()
+            .filter(|s| s.example.distress == distress)
+            .collect();
+        of.iter().filter(|s| fires(s)).count() as f32 / of.len().max(1) as f32
+    };
+    Rates {
+        recall: share(true),
+        false_alarms: share(false),
+    }
+}
+
+/// Scores the served detector on `set`.
+pub fn run(index: &SearchIndex, set: &[Example]) -> Result<DistressReport> {
+    let detector = &index.manifest().detector;
+    let threshold = detector.classifier.threshold;
+    let mut scored = Vec::with_capacity(set.len());
+    for e in set {
+        let pieces = safety::pieces(&e.text);
+        let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        let vectors = index.embedder().embed_batch(&refs)?;
+        let a = detector.decide(&e.text, &vectors);
+        scored.push(Scored {
+            example: e,
+            score: a.score,
+            phrase: a.by_phrase,
+        });
+        debug_assert_eq!(a.need == Need::Distress, a.by_classifier || a.by_phrase);
+    }
+    let part = |split: &str| -> Vec<&Scored> {
+        scored.iter().filter(|s| s.example.split == split).collect()
+    };
+    let (dev, test) = (part("dev"), part("test"));
+    let combined_at = |t: f32| move |s: &Scored| s.score >= t || s.phrase;
+    let splits = [("dev", &dev), ("test", &test)]
+        .into_iter()
+        .map(|(name, items)| {
+            let fires = combined_at(threshold);
+            let listed = |distress: bool| {
+                items
+                    .iter()
+                    .filter(|s| s.example.distress == distress && fires(s) != distress)
+                    .map(|s| (s.example.text.clone(), s.example.kind.clone()))
+                    .collect()
+            };
+            SplitReport {
+                split: name.to_string(),
+                distress: items.iter().filter(|s| s.example.distress).count(),
+                ordinary: items.iter().filter(|s| !s.example.distress).count(),
+                classifier: rates(items, |s| s.score >= threshold),
+                phrases: rates(items, |s| s.phrase),
+                combined: rates(items, &fires),
+                missed: listed(true),
+                false_alarm_messages: listed(false),
+            }
+        })
+        .collect();
+    let mut thresholds: Vec<f32> = (1..20).map(|i| i as f32 * 0.05).collect();
+    thresholds.push(threshold);
+    thresholds.sort_by(f32::total_cmp);
+    let sweep = thresholds
+        .into_iter()
+        .map(|t| SweepRow {
+            threshold: t,
+            dev: rates(&dev, combined_at(t)),
+            test: rates(&test, combined_at(t)),
+        })
+        .collect();
+    Ok(DistressReport {
+        threshold,
+        training: detector.classifier.report.clone(),
+        splits,
+        sweep,
+    })
+}
+
+fn pct(x: f32) -> String {
+    format!("{:5.1}%", x * 100.0)
+}
+
+/// The report as text; `verbose` lists every miss and false alarm.
+pub fn render(r: &DistressReport, verbose: bool) -> String {
+    let t = &r.training;
+    let mut out = format!(
+        "Distress detection (classifier threshold {:.3}, chosen for {:.0}% recall on held-out folds of \
+         {} distress + {} ordinary training examples: recall {}, false alarms {})\n\n",
+        r.threshold,
+        t.recall_target * 100.0,
+        t.distress,
+        t.ordinary,
+        pct(t.cv_recall).trim(),
+        pct(t.cv_false_alarms).trim()
+    );
+    out.push_str("split  messages        detector     recall  false alarms\n");
+    for s in &r.splits {
+        for (name, rates) in [
+            ("classifier", s.classifier),
+            ("phrases", s.phrases),
+            ("combined", s.combined),
+        ] {
+            out.push_str(&format!(
+                "{:<6} {:>3} + {:<3}       {:<11} {}  {}\n",
+                s.split,
+                s.distress,
+                s.ordinary,
+                name,
+                pct(rates.recall),
+                pct(rates.false_alarms)
+            ));
+        }
+    }
+    out.push_str("\nThreshold sweep (combined; choose on dev, report test):\n");
+    out.push_str("threshold   dev recall  dev false   test recall  test false\n");
+    for row in &r.sweep {
+        let mark = if row.threshold == r.threshold { "  <- served" } else { "" };
+        out.push_str(&format!(
+            "{:9.3}   {}      {}     {}       {}{mark}\n",
+            row.threshold,
+            pct(row.dev.recall),
+            pct(row.dev.false_alarms),
+            pct(row.test.recall),
+            pct(row.test.false_alarms)
+        ));
+    }
+    if verbose {
+        for s in &r.splits {
+            for (what, list) in [("missed", &s.missed), ("false alarm", &s.false_alarm_messages)] {
+                for (text, kind) in list {
+                    out.push_str(&format!("{} {what} [{kind}]: {text}\n", s.split));
+                }
+            }
+        }
+    }
+    out
+}

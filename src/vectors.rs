@@ -1,0 +1,160 @@
+//! The two vector files in an index directory: each generation's passage vectors, and a cache
+//! of every vector the last build computed, so the next build embeds only what changed.
+//!
+//! ```text
+//! index/gen-*/vectors.bin   OHWBVEC1, then per passage in corpus order: u16 id length, id,
+//!                           DIM f32 (all little-endian)
+//! index/vector-cache.bin    OHWBVC01, the model id (16 ASCII hex), then per text: the SHA-256
+//!                           of the exact text and DIM f32
+//! ```
+//!
+//! Invariants:
+//! - The cache is an optimisation only: a missing, damaged or other-model cache is ignored and
+//!   the texts are embedded again; it is written atomically, holding only the texts the latest
+//!   build used, so it never grows without bound. It holds no question a user asked.
+//! - A damaged `vectors.bin` is an error naming the file (the generation is then rebuilt).
+
+use std::path::Path;
+
+use crate::embed::{Embedder, DIM};
+use crate::{Error, Result};
+
+/// A generation's passage vectors.
+pub const PASSAGES: &str = "vectors.bin";
+/// The build cache, directly in the index directory.
+pub const CACHE: &str = "vector-cache.bin";
+const PASSAGES_MAGIC: &[u8; 8] = b"OHWBVEC1";
+const CACHE_MAGIC: &[u8; 8] = b"OHWBVC01";
+
+fn push_floats(bytes: &mut Vec<u8>, v: &[f32]) {
+    v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes()));
+}
+
+fn floats(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+}
+
+/// Embeds `(id, text)` pairs (through the cache) and writes them to `gen_dir/vectors.bin`.
+pub fn write_passages(gen_dir: &Path, passages: &[(&str, String)], embedder: &Embedder) -> Result<()> {
+    let texts: Vec<&str> = passages.iter().map(|(_, t)| t.as_str()).collect();
+    let vectors = embedder.embed_cached(&texts)?;
+    let mut bytes = Vec::with_capacity(8 + passages.len() * (DIM * 4 + 40));
+    bytes.extend_from_slice(PASSAGES_MAGIC);
+    for ((id, _), v) in passages.iter().zip(&vectors) {
+        let id = id.as_bytes();
+        bytes.extend_from_slice(&(id.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(id);
+        push_floats(&mut bytes, v);
+    }
+    let path = gen_dir.join(PASSAGES);
+    std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
+}
+
+/// Reads `gen_dir/vectors.bin`: passage ids in corpus order, and their vectors concatenated.
+pub fn read_passages(gen_dir: &Path) -> Result<(Vec<String>, Vec<f32>)> {
+    let path = gen_dir.join(PASSAGES);
+    let bad = |message: &str| Error::BadIndex {
+        path: path.clone(),
+        message: format!("{message}; run `ohwb-bot index` to rebuild"),
+    };
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let mut rest = bytes
+        .strip_prefix(PASSAGES_MAGIC.as_slice())
+        .ok_or_else(|| bad("not a vector file"))?;
+    let (mut ids, mut vectors) = (Vec::new(), Vec::new());
+    while !rest.is_empty() {
+        let (len, tail) = rest.split_at_checked(2).ok_or_else(|| bad("truncated"))?;
+        let len = u16::from_le_bytes([len[0], len[1]]) as usize;
+        let (id, tail) = tail.split_at_checked(len).ok_or_else(|| bad("truncated"))?;
+        let (v, tail) = tail.split_at_checked(DIM * 4).ok_or_else(|| bad("truncated"))?;
+        ids.push(String::from_utf8_lossy(id).into_owned());
+        vectors.extend(floats(v));
+        rest = tail;
+    }
+    Ok((ids, vectors))
+}
+
+/// Gives `embedder` the vectors the last build in `index_dir` computed, when they came from
+/// the same model. Best effort: anything unreadable is ignored.
+pub fn load_cache(index_dir: &Path, embedder: &Embedder) {
+    let Ok(bytes) = std::fs::read(index_dir.join(CACHE)) else {
+        return;
+    };
+    let Some(rest) = bytes.strip_prefix(CACHE_MAGIC.as_slice()) else {
+        return;
+    };
+    let Some((model, entries)) = rest.split_at_checked(16) else {
+        return;
+    };
+    if model != embedder.id().as_bytes() {
+        return;
+    }
+    for entry in entries.chunks_exact(32 + DIM * 4) {
+        let (key, v) = entry.split_at(32);
+        let key: [u8; 32] = key.try_into().expect("split at 32");
+        embedder.prime(key, floats(v).collect());
+    }
+}
+
+/// Writes the cache of `texts` (all embedded by now) atomically. Best effort: a failure costs
+/// time at the next build, never correctness, so it is only logged.
+pub fn save_cache(index_dir: &Path, embedder: &Embedder, texts: &[&str]) {
+    let mut bytes = Vec::with_capacity(24 + texts.len() * (32 + DIM * 4));
+    bytes.extend_from_slice(CACHE_MAGIC);
+    bytes.extend_from_slice(embedder.id().as_bytes());
+    let mut seen = std::collections::HashSet::new();
+    for t in texts {
+        let key = Embedder::key(t);
+        if let (true, Some(v)) = (seen.insert(key), embedder.cached(&key)) {
+            bytes.extend_from_slice(&key);
+            push_floats(&mut bytes, &v);
+        }
+    }
+    let tmp = index_dir.join(format!("{CACHE}.tmp-{}", std::process::id()));
+    let dest = index_dir.join(CACHE);
+    if let Err(e) = crate::fsutil::write_atomically(&tmp, &dest, &bytes, "vector-cache-written") {
+        tracing::warn!(path = %dest.display(), error = %e, "could not save the vector cache");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> std::sync::Arc<Embedder> {
+        Embedder::shared(&Path::new(env!("CARGO_MANIFEST_DIR")).join(crate::embed::DEFAULT_DIR))
+            .unwrap()
+    }
+
+    #[test]
+    fn passage_vectors_round_trip_and_damage_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = model();
+        let passages = vec![("a/b/1", "first text".to_string()), ("a/b/2", "second".into())];
+        write_passages(dir.path(), &passages, &m).unwrap();
+        let (ids, v) = read_passages(dir.path()).unwrap();
+        assert_eq!(ids, vec!["a/b/1", "a/b/2"]);
+        assert_eq!(v.len(), 2 * DIM);
+        assert_eq!(&v[..DIM], &m.embed("first text").unwrap()[..]);
+        let path = dir.path().join(PASSAGES);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        let e = read_passages(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("truncated"), "{e}");
+    }
+
+    #[test]
+    fn the_cache_keeps_only_the_texts_of_the_last_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = model();
+        m.embed_cached(&["kept text", "dropped text"]).unwrap();
+        save_cache(dir.path(), &m, &["kept text"]);
+        let size = std::fs::metadata(dir.path().join(CACHE)).unwrap().len() as usize;
+        assert_eq!(size, 8 + 16 + 32 + DIM * 4);
+        // A damaged cache is ignored, not an error.
+        std::fs::write(dir.path().join(CACHE), b"OHWBVC01garbage").unwrap();
+        load_cache(dir.path(), &m);
+    }
+}
