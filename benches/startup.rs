@@ -1,15 +1,29 @@
-//! # Startup-to-first-answer benchmark
+//! # Ask-latency benchmark, with the embedding model
 //!
-//! Measures what a staff member waits for: opening an existing index and answering one
-//! question (the `ask` path without process start-up), then steady-state answer latency.
-//! Run with `cargo bench --bench startup`. Figures are quoted in README.md.
+//! Measures what a staff member waits for, on the bundled corpus (73 passages) and on a
+//! synthetic one of ~10,000 passages built from it:
+//! - the index build (embedding every passage and training the distress classifier);
+//! - in-process: opening the index and answering a first question; then steady-state latency
+//!   of the distress check alone, the answer alone, and both (what `/ask` does), p50 and p99;
+//! - the limit: raw tantivy (default `QueryParser`, no analysis of ours) on the same passages;
+//! - a whole `ohwb-bot ask` process: wall time and peak RSS (through `/usr/bin/time`).
+//!
+//! Run with `cargo bench --bench startup` (release build); set `OHWB_BENCH_SMALL_ONLY=1` to skip
+//! the 10k corpus, whose first build embeds every passage (minutes). Figures go in README.md.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ohwb_bot::answer::{answer, AskOptions};
 use ohwb_bot::config::AnswerConfig;
+use ohwb_bot::embed::Embedder;
 use ohwb_bot::index::{self, SearchIndex};
+use tantivy::collector::TopDocs;
+use tantivy::query::QueryParser;
+use tantivy::schema::{Schema, STORED, TEXT};
+use tantivy::{doc, Index};
 
 const QUESTIONS: &[&str] = &[
     "How will occupational health services become easier to reach?",
@@ -17,52 +31,170 @@ const QUESTIONS: &[&str] = &[
     "What did the Boorman review find about sickness absence?",
     "what is on the canteen menu today?",
     "is there a multidisciplinary team model",
+    "i cant see a way out of this anymore",
 ];
 
-fn stats(mut samples: Vec<Duration>) -> (f64, f64, f64) {
+fn stats(mut samples: Vec<Duration>) -> String {
     samples.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let p = |q: f64| ms(samples[((samples.len() - 1) as f64 * q).round() as usize]);
-    (p(0.5), p(0.95), ms(*samples.last().unwrap()))
+    format!("p50 {:.2} ms, p99 {:.2} ms", p(0.5), p(0.99))
 }
 
-fn main() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    let embedder = ohwb_bot::embed::Embedder::shared(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join(ohwb_bot::embed::DEFAULT_DIR),
-    )
-    .expect("model loads");
+fn time<T>(runs: usize, mut f: impl FnMut(usize) -> T) -> Vec<Duration> {
+    (0..runs)
+        .map(|i| {
+            let t = Instant::now();
+            std::hint::black_box(f(i));
+            t.elapsed()
+        })
+        .collect()
+}
+
+/// A corpus of `docs` copies of the bundled documents' paragraphs, each made unique, beside
+/// the bundled safety files.
+fn synthetic_corpus(real: &Path, dir: &Path, docs: usize) -> usize {
+    let paragraphs: Vec<String> = ohwb_bot::corpus::load(real)
+        .unwrap()
+        .documents
+        .into_iter()
+        .flat_map(|d| d.passages.into_iter().map(|p| p.text))
+        .collect();
+    std::fs::create_dir_all(dir.join("safety")).unwrap();
+    for f in ["safety/phrases.toml", "safety/examples.toml"] {
+        std::fs::copy(real.join(f), dir.join(f)).unwrap();
+    }
+    for d in 0..docs {
+        let mut body = format!(
+            "+++\ntitle = \"Synthetic {d}\"\nsource_url = \"https://example.org/{d}\"\npublisher = \"Bench\"\npublished = \"2024\"\nkind = \"background\"\n+++\n\n"
+        );
+        for (i, p) in paragraphs.iter().enumerate() {
+            body.push_str(&format!("## Section {i} of site {d}\n\n{p} Site {d} note {i}.\n\n"));
+        }
+        std::fs::write(dir.join(format!("synthetic-{d}.md")), body).unwrap();
+    }
+    docs * paragraphs.len()
+}
+
+/// Raw tantivy over the same passage texts: the limit our pipeline is compared with.
+fn raw_tantivy(corpus: &Path) -> Vec<Duration> {
+    let mut b = Schema::builder();
+    let text = b.add_text_field("text", TEXT | STORED);
+    let raw = Index::create_in_ram(b.build());
+    let mut w = raw.writer_with_num_threads(1, 50_000_000).unwrap();
+    for d in ohwb_bot::corpus::load(corpus).unwrap().documents {
+        for p in d.passages {
+            w.add_document(doc!(text => p.text)).unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let reader = raw.reader().unwrap();
+    let parser = QueryParser::for_index(&raw, vec![text]);
+    time(300, |i| {
+        let clean: String = QUESTIONS[i % QUESTIONS.len()]
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+            .collect();
+        let q = parser.parse_query(&clean).unwrap();
+        reader
+            .searcher()
+            .search(&q, &TopDocs::with_limit(3).order_by_score())
+            .unwrap()
+    })
+}
+
+fn whole_process(corpus: &Path, index: &Path, model: &Path) -> String {
+    let mut walls = Vec::new();
+    let mut rss = 0u64;
+    for i in 0..15 {
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%e %M", env!("CARGO_BIN_EXE_ohwb-bot"), "ask", "--json"])
+            .arg("--corpus")
+            .arg(corpus)
+            .arg("--index")
+            .arg(index)
+            .arg("--model")
+            .arg(model)
+            .arg(QUESTIONS[i % QUESTIONS.len()])
+            .output();
+        let Ok(out) = out else {
+            return "skipped: /usr/bin/time not found".into();
+        };
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or_default().to_string();
+        let mut parts = last.split_whitespace();
+        let wall: f64 = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
+        let kb: u64 = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+        walls.push(Duration::from_secs_f64(wall));
+        rss = rss.max(kb);
+    }
+    format!("{}, max RSS {:.1} MB", stats(walls), rss as f64 / 1024.0)
+}
+
+fn bench(label: &str, corpus: &Path, model: &Path, embedder: &Arc<Embedder>) {
+    println!("== {label}");
     let dir = tempfile::tempdir().expect("tempdir");
     let t = Instant::now();
-    let report = index::rebuild(&corpus, dir.path(), &embedder).expect("corpus builds");
+    let report = index::rebuild(corpus, dir.path(), embedder).expect("corpus builds");
     println!(
-        "build: {} documents, {} passages in {:.1} ms",
+        "build: {} documents, {} passages in {:.1} s (first build: every passage embedded)",
         report.documents,
         report.passages,
-        t.elapsed().as_secs_f64() * 1000.0
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    index::rebuild(corpus, dir.path(), embedder).expect("rebuilds");
+    println!(
+        "rebuild of an unchanged corpus (vector cache): {:.2} s",
+        t.elapsed().as_secs_f64()
     );
 
     let config = AnswerConfig::default();
     let opts = AskOptions::default();
-    let mut cold = Vec::new();
-    for i in 0..30 {
-        let t = Instant::now();
-        let (index, _) = index::open_fresh(&corpus, dir.path(), &embedder).expect("opens");
-        let a = answer(&index, QUESTIONS[i % QUESTIONS.len()], &config, &opts).expect("answers");
-        std::hint::black_box(a);
-        cold.push(t.elapsed());
-    }
-    let (p50, p95, max) = stats(cold);
-    println!("open (with freshness check) + first answer: p50 {p50:.2} ms, p95 {p95:.2} ms, max {max:.2} ms");
-
+    let cold = time(10, |i| {
+        let (index, _) = index::open_fresh(corpus, dir.path(), embedder).expect("opens");
+        let q = QUESTIONS[i % QUESTIONS.len()];
+        (index.assess(q).unwrap(), answer(&index, q, &config, &opts).unwrap())
+    });
+    println!("open (with freshness check) + distress check + first answer: {}", stats(cold));
     let index = SearchIndex::open(dir.path(), embedder.clone()).expect("opens");
-    let mut warm = Vec::new();
-    for i in 0..500 {
-        let t = Instant::now();
-        let a = answer(&index, QUESTIONS[i % QUESTIONS.len()], &config, &opts).expect("answers");
-        std::hint::black_box(a);
-        warm.push(t.elapsed());
+    let q = |i: usize| QUESTIONS[i % QUESTIONS.len()];
+    println!(
+        "distress check alone:  {}",
+        stats(time(300, |i| index.assess(q(i)).unwrap()))
+    );
+    println!(
+        "answer alone:          {}",
+        stats(time(300, |i| answer(&index, q(i), &config, &opts).unwrap()))
+    );
+    println!(
+        "check + answer (/ask): {}",
+        stats(time(300, |i| (
+            index.assess(q(i)).unwrap(),
+            answer(&index, q(i), &config, &opts).unwrap()
+        )))
+    );
+    println!(
+        "raw tantivy, top 3:    {}",
+        stats(raw_tantivy(corpus))
+    );
+    println!(
+        "whole `ohwb-bot ask` process: {}",
+        whole_process(corpus, dir.path(), model)
+    );
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let model = root.join(ohwb_bot::embed::DEFAULT_DIR);
+    let t = Instant::now();
+    let embedder = Embedder::shared(&model).expect("model loads");
+    println!("model load (with SHA-256 check): {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+    let real = root.join("corpus");
+    bench("bundled corpus", &real, &model, &embedder);
+    if std::env::var_os("OHWB_BENCH_SMALL_ONLY").is_none() {
+        let big = tempfile::tempdir().expect("tempdir");
+        let n = synthetic_corpus(&real, big.path(), 137);
+        bench(&format!("synthetic corpus, {n} paragraphs"), big.path(), &model, &embedder);
     }
-    let (p50, p95, max) = stats(warm);
-    println!("answer on an open index: p50 {p50:.2} ms, p95 {p95:.2} ms, max {max:.2} ms");
 }

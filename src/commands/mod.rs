@@ -528,7 +528,10 @@ impl Bot {
                 )),
             ),
         };
-        reply.private = self.is_private(inv);
+        // Same as `is_private(inv)`, without a second distress check: `ask` set its reply's
+        // privacy from the check it made (a crisis reply is always private); every other
+        // command is private.
+        reply.private = reply.private || inv.command != "ask" || !inv.flag("share");
         Ok(reply)
     }
 

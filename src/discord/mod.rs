@@ -272,7 +272,11 @@ impl Handler {
         let started = Instant::now();
         let inv = invocation(&cmd);
         let name = inv.full_name();
-        let private = self.bot.is_private(&inv);
+        // The distress check runs the embedding model: blocking work, off the async runtime.
+        let (bot, checked) = (self.bot.clone(), inv.clone());
+        let private = tokio::task::spawn_blocking(move || bot.is_private(&checked))
+            .await
+            .unwrap_or(true);
         let bot = self.bot.clone();
         let mut task = tokio::task::spawn_blocking(move || bot.execute(&inv));
         // A zero wait means "always defer first" (useful behind slow proxies, and in tests).

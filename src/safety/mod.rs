@@ -83,7 +83,7 @@ pub struct Detector {
 pub fn pieces(message: &str) -> Vec<String> {
     let mut out = vec![message.trim().to_string()];
     let parts: Vec<&str> = message
-        .split(['.', '!', '?', ';', '\n', ','])
+        .split(['.', '!', '?', ';', '\n'])
         .map(str::trim)
         .filter(|p| p.split_whitespace().count() >= 3)
         .collect();

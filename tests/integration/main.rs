@@ -18,5 +18,8 @@ mod fake_discord;
 mod index;
 /// Posting and removing resources, reindexing, crash safety and the watcher.
 mod resources;
+/// Distress detection: held-out floors, one decision for every front end, refusing missing lists
+/// or a damaged model, no typo-correction of real words.
+mod safety;
 /// Distress and help-seeking: crisis signposting first, local contacts first, privacy.
 mod support;
