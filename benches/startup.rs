@@ -69,7 +69,9 @@ fn synthetic_corpus(real: &Path, dir: &Path, docs: usize) -> usize {
             "+++\ntitle = \"Synthetic {d}\"\nsource_url = \"https://example.org/{d}\"\npublisher = \"Bench\"\npublished = \"2024\"\nkind = \"background\"\n+++\n\n"
         );
         for (i, p) in paragraphs.iter().enumerate() {
-            body.push_str(&format!("## Section {i} of site {d}\n\n{p} Site {d} note {i}.\n\n"));
+            body.push_str(&format!(
+                "## Section {i} of site {d}\n\n{p} Site {d} note {i}.\n\n"
+            ));
         }
         std::fs::write(dir.join(format!("synthetic-{d}.md")), body).unwrap();
     }
@@ -108,7 +110,13 @@ fn whole_process(corpus: &Path, index: &Path, model: &Path) -> String {
     let mut rss = 0u64;
     for i in 0..15 {
         let out = Command::new("/usr/bin/time")
-            .args(["-f", "%e %M", env!("CARGO_BIN_EXE_ohwb-bot"), "ask", "--json"])
+            .args([
+                "-f",
+                "%e %M",
+                env!("CARGO_BIN_EXE_ohwb-bot"),
+                "ask",
+                "--json",
+            ])
             .arg("--corpus")
             .arg(corpus)
             .arg("--index")
@@ -154,9 +162,15 @@ fn bench(label: &str, corpus: &Path, model: &Path, embedder: &Arc<Embedder>) {
     let cold = time(10, |i| {
         let (index, _) = index::open_fresh(corpus, dir.path(), embedder).expect("opens");
         let q = QUESTIONS[i % QUESTIONS.len()];
-        (index.assess(q).unwrap(), answer(&index, q, &config, &opts).unwrap())
+        (
+            index.assess(q).unwrap(),
+            answer(&index, q, &config, &opts).unwrap(),
+        )
     });
-    println!("open (with freshness check) + distress check + first answer: {}", stats(cold));
+    println!(
+        "open (with freshness check) + distress check + first answer: {}",
+        stats(cold)
+    );
     let index = SearchIndex::open(dir.path(), embedder.clone()).expect("opens");
     let q = |i: usize| QUESTIONS[i % QUESTIONS.len()];
     println!(
@@ -174,10 +188,7 @@ fn bench(label: &str, corpus: &Path, model: &Path, embedder: &Arc<Embedder>) {
             answer(&index, q(i), &config, &opts).unwrap()
         )))
     );
-    println!(
-        "raw tantivy, top 3:    {}",
-        stats(raw_tantivy(corpus))
-    );
+    println!("raw tantivy, top 3:    {}", stats(raw_tantivy(corpus)));
     println!(
         "whole `ohwb-bot ask` process: {}",
         whole_process(corpus, dir.path(), model)
@@ -189,12 +200,20 @@ fn main() {
     let model = root.join(ohwb_bot::embed::DEFAULT_DIR);
     let t = Instant::now();
     let embedder = Embedder::shared(&model).expect("model loads");
-    println!("model load (with SHA-256 check): {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "model load (with SHA-256 check): {:.0} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
     let real = root.join("corpus");
     bench("bundled corpus", &real, &model, &embedder);
     if std::env::var_os("OHWB_BENCH_SMALL_ONLY").is_none() {
         let big = tempfile::tempdir().expect("tempdir");
         let n = synthetic_corpus(&real, big.path(), 137);
-        bench(&format!("synthetic corpus, {n} paragraphs"), big.path(), &model, &embedder);
+        bench(
+            &format!("synthetic corpus, {n} paragraphs"),
+            big.path(),
+            &model,
+            &embedder,
+        );
     }
 }

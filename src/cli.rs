@@ -16,8 +16,8 @@ use serde::Serialize;
 use ohwb_bot::answer::{self, Answer, AskOptions};
 use ohwb_bot::commands::Bot;
 use ohwb_bot::config::Config;
-use ohwb_bot::index::{self, Freshness, SearchIndex};
 use ohwb_bot::embed::Embedder;
+use ohwb_bot::index::{self, Freshness, SearchIndex};
 use ohwb_bot::{commands, console, corpus, discord, resources};
 use std::sync::Arc;
 
@@ -269,8 +269,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let corpus = settings.corpus_dir()?;
             let report = index::rebuild(corpus, &settings.index, &*embedder(&settings)?)
                 .with_context(|| {
-                format!("index not rebuilt; {} unchanged", settings.index.display())
-            })?;
+                    format!("index not rebuilt; {} unchanged", settings.index.display())
+                })?;
             let c = &report.changes;
             println!(
                 "Indexed {} documents, {} passages in {:.2} s into {}.",

@@ -310,7 +310,10 @@ mod tests {
         let m = model();
         let alone = m.embed("short one").unwrap();
         let batch = m
-            .embed_batch(&["a much longer sentence that forces padding of the short one", "short one"])
+            .embed_batch(&[
+                "a much longer sentence that forces padding of the short one",
+                "short one",
+            ])
             .unwrap();
         assert!(dot(&alone, &batch[1]) > 0.9999);
         let cached = m.embed_cached(&["short one"]).unwrap();

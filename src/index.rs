@@ -324,15 +324,17 @@ fn build_locked(
     let t = Instant::now();
     // The loader already refused missing or invalid safety files; `unwrap_or_default` only
     // covers a `Corpus` built by hand, which then gets the built-in lists alone.
-    let examples =
-        safety::training_examples(corpus.safety_examples.as_deref().unwrap_or_default());
+    let examples = safety::training_examples(corpus.safety_examples.as_deref().unwrap_or_default());
     let detector = Detector::train(
         embedder,
         corpus.safety_phrases.clone().unwrap_or_default(),
         &examples,
         DISTRESS_RECALL_TARGET,
     )?;
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "distress detector trained");
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        "distress detector trained"
+    );
     let used: Vec<&str> = passages
         .iter()
         .map(|(_, t)| t.as_str())

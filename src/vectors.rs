@@ -27,7 +27,8 @@ const PASSAGES_MAGIC: &[u8; 8] = b"OHWBVEC1";
 const CACHE_MAGIC: &[u8; 8] = b"OHWBVC01";
 
 fn push_floats(bytes: &mut Vec<u8>, v: &[f32]) {
-    v.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes()));
+    v.iter()
+        .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes()));
 }
 
 fn floats(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
@@ -37,7 +38,11 @@ fn floats(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
 }
 
 /// Embeds `(id, text)` pairs (through the cache) and writes them to `gen_dir/vectors.bin`.
-pub fn write_passages(gen_dir: &Path, passages: &[(&str, String)], embedder: &Embedder) -> Result<()> {
+pub fn write_passages(
+    gen_dir: &Path,
+    passages: &[(&str, String)],
+    embedder: &Embedder,
+) -> Result<()> {
     let texts: Vec<&str> = passages.iter().map(|(_, t)| t.as_str()).collect();
     let vectors = embedder.embed_cached(&texts)?;
     let mut bytes = Vec::with_capacity(8 + passages.len() * (DIM * 4 + 40));
@@ -68,7 +73,9 @@ pub fn read_passages(gen_dir: &Path) -> Result<(Vec<String>, Vec<f32>)> {
         let (len, tail) = rest.split_at_checked(2).ok_or_else(|| bad("truncated"))?;
         let len = u16::from_le_bytes([len[0], len[1]]) as usize;
         let (id, tail) = tail.split_at_checked(len).ok_or_else(|| bad("truncated"))?;
-        let (v, tail) = tail.split_at_checked(DIM * 4).ok_or_else(|| bad("truncated"))?;
+        let (v, tail) = tail
+            .split_at_checked(DIM * 4)
+            .ok_or_else(|| bad("truncated"))?;
         ids.push(String::from_utf8_lossy(id).into_owned());
         vectors.extend(floats(v));
         rest = tail;
@@ -132,7 +139,10 @@ mod tests {
     fn passage_vectors_round_trip_and_damage_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         let m = model();
-        let passages = vec![("a/b/1", "first text".to_string()), ("a/b/2", "second".into())];
+        let passages = vec![
+            ("a/b/1", "first text".to_string()),
+            ("a/b/2", "second".into()),
+        ];
         write_passages(dir.path(), &passages, &m).unwrap();
         let (ids, v) = read_passages(dir.path()).unwrap();
         assert_eq!(ids, vec!["a/b/1", "a/b/2"]);

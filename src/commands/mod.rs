@@ -465,18 +465,20 @@ impl Bot {
     pub fn refresh_now(&self) {
         let served = self.index().manifest().generation.clone();
         match index::read_manifest(&self.index_dir) {
-            Ok(Some(m)) if m.generation != served => match SearchIndex::open(&self.index_dir, self.embedder.clone()) {
-                Ok(new) => {
-                    tracing::info!(
-                        passages = new.manifest().passage_count(),
-                        "serving an index rebuilt elsewhere"
-                    );
-                    self.swap_index(new);
+            Ok(Some(m)) if m.generation != served => {
+                match SearchIndex::open(&self.index_dir, self.embedder.clone()) {
+                    Ok(new) => {
+                        tracing::info!(
+                            passages = new.manifest().passage_count(),
+                            "serving an index rebuilt elsewhere"
+                        );
+                        self.swap_index(new);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a new index appeared but could not be opened")
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "a new index appeared but could not be opened")
-                }
-            },
+            }
             _ => {}
         }
     }

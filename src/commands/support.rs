@@ -120,49 +120,47 @@ fn support_reply(
     question: &str,
     private: bool,
 ) -> crate::Result<Reply> {
-        let has_doc = index
-            .manifest()
-            .documents
-            .iter()
-            .any(|d| d.slug == SUPPORT_DOC);
-        let mut citations = Vec::new();
-        if has_doc {
-            let opts = AskOptions {
-                document: Some(SUPPORT_DOC.into()),
-                top: Some(2),
-            };
-            let mut a = answer::answer(index, question, &config.answer, &opts)?;
-            if !a.answered {
-                a = answer::answer(index, FALLBACK_QUESTION, &config.answer, &opts)?;
-            }
-            citations = a.citations;
-        }
-        let mut fields = Vec::new();
-        let body = match local_contacts(config) {
-            Some(f) => {
-                fields.push(f);
-                Rich::plain(
-                    "Your trust's own support comes first, then what is available nationally:",
-                )
-            }
-            None => Rich::plain(NO_LOCAL_CONTACTS),
+    let has_doc = index
+        .manifest()
+        .documents
+        .iter()
+        .any(|d| d.slug == SUPPORT_DOC);
+    let mut citations = Vec::new();
+    if has_doc {
+        let opts = AskOptions {
+            document: Some(SUPPORT_DOC.into()),
+            top: Some(2),
         };
-        fields.extend(citation_fields(&citations));
-        let crisis: Vec<&str> = config
-            .crisis
-            .lines
-            .iter()
-            .map(|l| l.trim())
-            .filter(|l| !l.is_empty())
-            .collect();
-        Ok(Reply {
-            private,
-            tone: Tone::Support,
-            title: Some("Getting support".into()),
-            echo: None,
-            body,
-            fields,
-            footer: Some(format!("If things feel urgent: {}", crisis.join(" "))),
-            escalate: false,
-        })
+        let mut a = answer::answer(index, question, &config.answer, &opts)?;
+        if !a.answered {
+            a = answer::answer(index, FALLBACK_QUESTION, &config.answer, &opts)?;
+        }
+        citations = a.citations;
     }
+    let mut fields = Vec::new();
+    let body = match local_contacts(config) {
+        Some(f) => {
+            fields.push(f);
+            Rich::plain("Your trust's own support comes first, then what is available nationally:")
+        }
+        None => Rich::plain(NO_LOCAL_CONTACTS),
+    };
+    fields.extend(citation_fields(&citations));
+    let crisis: Vec<&str> = config
+        .crisis
+        .lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    Ok(Reply {
+        private,
+        tone: Tone::Support,
+        title: Some("Getting support".into()),
+        echo: None,
+        body,
+        fields,
+        footer: Some(format!("If things feel urgent: {}", crisis.join(" "))),
+        escalate: false,
+    })
+}

@@ -225,7 +225,8 @@ fn load_safety_files(dir: &Path, corpus: &mut Corpus) -> Result<()> {
             ),
         });
     }
-    corpus.safety_phrases = load_side_file(dir, PHRASES_FILE, Phrases::parse, &mut corpus.problems)?;
+    corpus.safety_phrases =
+        load_side_file(dir, PHRASES_FILE, Phrases::parse, &mut corpus.problems)?;
     corpus.safety_examples = load_side_file(
         dir,
         EXAMPLES_FILE,

@@ -144,7 +144,7 @@ pub fn run(index: &SearchIndex, set: &[Example]) -> Result<DistressReport> {
                 ordinary: items.iter().filter(|s| !s.example.distress).count(),
                 classifier: rates(items, |s| s.score >= threshold),
                 phrases: rates(items, |s| s.phrase),
-                combined: rates(items, &fires),
+                combined: rates(items, fires),
                 missed: listed(true),
                 false_alarm_messages: listed(false),
             }
@@ -207,7 +207,11 @@ pub fn render(r: &DistressReport, verbose: bool) -> String {
     out.push_str("\nThreshold sweep (combined; choose on dev, report test):\n");
     out.push_str("threshold   dev recall  dev false   test recall  test false\n");
     for row in &r.sweep {
-        let mark = if row.threshold == r.threshold { "  <- served" } else { "" };
+        let mark = if row.threshold == r.threshold {
+            "  <- served"
+        } else {
+            ""
+        };
         out.push_str(&format!(
             "{:9.3}   {}      {}     {}       {}{mark}\n",
             row.threshold,
@@ -219,7 +223,10 @@ pub fn render(r: &DistressReport, verbose: bool) -> String {
     }
     if verbose {
         for s in &r.splits {
-            for (what, list) in [("missed", &s.missed), ("false alarm", &s.false_alarm_messages)] {
+            for (what, list) in [
+                ("missed", &s.missed),
+                ("false alarm", &s.false_alarm_messages),
+            ] {
                 for (text, kind) in list {
                     out.push_str(&format!("{} {what} [{kind}]: {text}\n", s.split));
                 }

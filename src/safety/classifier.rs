@@ -296,7 +296,9 @@ mod tests {
     fn separable_classes_are_learned_and_training_is_deterministic() {
         let (xs, ys) = data();
         let refs: Vec<&[f32]> = xs.iter().map(|v| v.as_slice()).collect();
-        let texts: Vec<String> = (0..xs.len()).map(|i| format!("message {}", i % 3)).collect();
+        let texts: Vec<String> = (0..xs.len())
+            .map(|i| format!("message {}", i % 3))
+            .collect();
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         let c = Classifier::train(&texts, &refs, &ys, 0.95, "m");
         for ((t, x), y) in texts.iter().zip(&refs).zip(&ys) {
@@ -310,7 +312,14 @@ mod tests {
     fn wording_is_learned_beside_meaning() {
         // Identical vectors: only the words can tell the classes apart.
         let v = vec![0.0f32; DIM];
-        let texts = ["i want to", "i need to", "i have to", "the patient", "a patient", "patient notes"];
+        let texts = [
+            "i want to",
+            "i need to",
+            "i have to",
+            "the patient",
+            "a patient",
+            "patient notes",
+        ];
         let ys = [true, true, true, false, false, false];
         let refs: Vec<&[f32]> = texts.iter().map(|_| v.as_slice()).collect();
         let c = Classifier::train(&texts, &refs, &ys, 0.9, "m");

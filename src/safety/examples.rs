@@ -136,10 +136,17 @@ mod tests {
         let e = parse(ok, false).unwrap();
         assert_eq!(e.len(), 3);
         assert!(e[0].distress && !e[2].distress);
-        assert!(parse("", false).unwrap().is_empty(), "a trust file may add nothing");
+        assert!(
+            parse("", false).unwrap().is_empty(),
+            "a trust file may add nothing"
+        );
 
         let bad = ok.replace("\"ordinary\"", "\"fine\"");
-        assert_eq!(parse(&bad, false).unwrap_err().0, 7, "the group's `kind` line");
+        assert_eq!(
+            parse(&bad, false).unwrap_err().0,
+            7,
+            "the group's `kind` line"
+        );
         let both = ok.replace("[\"d\"]", "[\"A  B!\"]");
         let e = parse(&both, false).unwrap_err();
         assert!(e.1.contains("both"), "{e:?}");

@@ -201,7 +201,10 @@ mod tests {
             "a work sense never hides another phrase"
         );
         assert!(p.help_in("how do I get support"));
-        assert!(!p.distress_in("selfharming pharmacists"), "no matches inside words");
+        assert!(
+            !p.distress_in("selfharming pharmacists"),
+            "no matches inside words"
+        );
     }
 
     #[test]

@@ -77,7 +77,10 @@ pub fn front_matter(title: &str, kind: &str) -> String {
 pub fn temp_corpus(files: &[(&str, String)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("safety")).unwrap();
-    for f in [ohwb_bot::safety::PHRASES_FILE, ohwb_bot::safety::EXAMPLES_FILE] {
+    for f in [
+        ohwb_bot::safety::PHRASES_FILE,
+        ohwb_bot::safety::EXAMPLES_FILE,
+    ] {
         std::fs::copy(corpus_dir().join(f), dir.path().join(f)).unwrap();
     }
     for (rel, text) in files {

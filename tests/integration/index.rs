@@ -92,7 +92,8 @@ fn a_bad_file_leaves_the_previous_index_serving_and_is_named() {
     );
 
     // Asking still works, from the old index, and says why it did not rebuild.
-    let (index, freshness) = index::open_fresh(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
+    let (index, freshness) =
+        index::open_fresh(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
     assert!(matches!(freshness, Freshness::StaleCorpusInvalid(ref p) if p.len() == 2));
     assert_eq!(search(&index, "kestrels"), ["a/one/1"]);
 }
@@ -101,9 +102,11 @@ fn a_bad_file_leaves_the_previous_index_serving_and_is_named() {
 fn the_index_is_reused_until_the_corpus_changes() {
     let corpus_dir = temp_corpus(&[("a.md", doc("Alpha", "## One\n\nOld words about herons.\n"))]);
     let index_dir = tempfile::tempdir().unwrap();
-    let (_, f) = index::open_fresh(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
+    let (_, f) =
+        index::open_fresh(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
     assert!(matches!(f, Freshness::Rebuilt(_)));
-    let (_, f) = index::open_fresh(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
+    let (_, f) =
+        index::open_fresh(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
     assert!(matches!(f, Freshness::UpToDate));
 
     std::fs::write(
@@ -111,7 +114,8 @@ fn the_index_is_reused_until_the_corpus_changes() {
         doc("Alpha", "## One\n\nNew words about egrets.\n"),
     )
     .unwrap();
-    let (index, f) = index::open_fresh(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
+    let (index, f) =
+        index::open_fresh(corpus_dir.path(), index_dir.path(), &common::embedder()).unwrap();
     let Freshness::Rebuilt(report) = f else {
         panic!("{f:?}")
     };

@@ -16,10 +16,14 @@ const MAX_TEST_FALSE_ALARMS: f32 = 0.35;
 
 #[test]
 fn held_out_distress_set_stays_above_its_floors() {
-    let set = distress::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/distress.toml"))
-        .unwrap();
+    let set =
+        distress::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/distress.toml"))
+            .unwrap();
     let test_part = set.iter().filter(|e| e.split == "test").count();
-    assert!(test_part >= 180, "the held-out part is large enough: {test_part}");
+    assert!(
+        test_part >= 180,
+        "the held-out part is large enough: {test_part}"
+    );
     let report = distress::run(real_index(), &set).unwrap();
     let test = report.splits.iter().find(|s| s.split == "test").unwrap();
     assert!(
@@ -70,7 +74,11 @@ fn ask_json(question: &str) -> serde_json::Value {
         .env_remove("OHWB_LOG")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -80,26 +88,38 @@ fn every_front_end_makes_the_same_decision() {
     let crisis_heading = &bot.config().crisis.heading;
     for q in MISSED_BEFORE {
         assert_eq!(bot.need(q), Need::Distress, "{q}");
-        let inv = Invocation::parse(&format!("/ask {q} share:true"), Caller::operator("t")).unwrap();
+        let inv =
+            Invocation::parse(&format!("/ask {q} share:true"), Caller::operator("t")).unwrap();
         assert!(bot.is_private(&inv), "never shared: {q}");
         let reply = bot.execute(&inv).unwrap();
         assert_eq!(reply.title.as_deref(), Some(crisis_heading.as_str()), "{q}");
         assert!(reply.private);
         let mut out = Vec::new();
         console::run(&bot, format!("/ask {q}\n").as_bytes(), &mut out).unwrap();
-        assert!(String::from_utf8(out).unwrap().contains(crisis_heading.as_str()), "{q}");
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .contains(crisis_heading.as_str()),
+            "{q}"
+        );
     }
     // The binary decides the same way, for one message of each kind (each is a process).
     for q in [MISSED_BEFORE[0], MISSED_BEFORE[5], MISSED_BEFORE[7]] {
         let v = ask_json(q);
         assert_eq!(v["answered"], false, "{q}");
-        assert!(v["answer"].as_str().unwrap().contains("116 123"), "{q}: {v}");
+        assert!(
+            v["answer"].as_str().unwrap().contains("116 123"),
+            "{q}: {v}"
+        );
         assert_eq!(v["citations"].as_array().unwrap().len(), 0);
     }
     for q in WORK_QUESTIONS {
         assert_ne!(bot.need(q), Need::Distress, "{q}");
         let v = ask_json(q);
-        assert!(!v["answer"].as_str().unwrap().contains("116 123"), "{q}: {v}");
+        assert!(
+            !v["answer"].as_str().unwrap().contains("116 123"),
+            "{q}: {v}"
+        );
     }
 }
 
@@ -141,7 +161,10 @@ fn index_refuses_missing_or_old_safety_lists() {
     let e = index::rebuild(&cfg.paths.corpus, &cfg.paths.index, &embedder())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("safety/examples.toml") && e.contains("missing"), "{e}");
+    assert!(
+        e.contains("safety/examples.toml") && e.contains("missing"),
+        "{e}"
+    );
 
     std::fs::write(safety.join("examples.toml"), &examples).unwrap();
     std::fs::write(
@@ -159,14 +182,20 @@ fn index_refuses_missing_or_old_safety_lists() {
     let e = index::rebuild(&cfg.paths.corpus, &cfg.paths.index, &embedder())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("support-phrases.toml") && e.contains("no longer read"), "{e}");
+    assert!(
+        e.contains("support-phrases.toml") && e.contains("no longer read"),
+        "{e}"
+    );
 
     // With only the built-in lists (empty trust files), detection still works.
     std::fs::remove_file(cfg.paths.corpus.join("support-phrases.toml")).unwrap();
     std::fs::write(safety.join("examples.toml"), "").unwrap();
     index::rebuild(&cfg.paths.corpus, &cfg.paths.index, &embedder()).unwrap();
     let served = index::SearchIndex::open(&cfg.paths.index, embedder()).unwrap();
-    assert_eq!(served.assess("i want to kill myself").unwrap().need, Need::Distress);
+    assert_eq!(
+        served.assess("i want to kill myself").unwrap().need,
+        Need::Distress
+    );
 }
 
 #[test]
