@@ -304,6 +304,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     corpus.documents.len(),
                     corpus.passage_count()
                 );
+                let examples = ohwb_bot::safety::training_examples(
+                    corpus.safety_examples.as_deref().unwrap_or_default(),
+                );
+                let distress = examples.iter().filter(|e| e.distress).count();
+                println!(
+                    "safety lists OK: {} distress and {} ordinary examples (built in, plus {} of \
+                     this trust's), {} distress phrases",
+                    distress,
+                    examples.len() - distress,
+                    corpus.safety_examples.as_ref().map_or(0, Vec::len),
+                    {
+                        let mut p = ohwb_bot::safety::Phrases::builtin();
+                        p.extend(corpus.safety_phrases.clone().unwrap_or_default());
+                        p.distress.len()
+                    }
+                );
                 Ok(ExitCode::SUCCESS)
             } else {
                 for p in &corpus.problems {

@@ -226,3 +226,46 @@ fn a_missing_or_damaged_model_stops_the_binary_with_the_file_named() {
     let err = String::from_utf8_lossy(&run(dir.path()).stderr).into_owned();
     assert!(err.contains("SHA-256"), "{err}");
 }
+
+#[test]
+fn eval_reports_the_distress_set_through_the_binary() {
+    let cfg = real_config();
+    let out = Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
+        .args(["eval", "--json"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/distress.toml"))
+        .arg("--corpus")
+        .arg(&cfg.paths.corpus)
+        .arg("--index")
+        .arg(&cfg.paths.index)
+        .arg("--model")
+        .arg(&cfg.paths.model)
+        .env_remove("OHWB_LOG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let splits: Vec<&str> = v["splits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["split"].as_str().unwrap())
+        .collect();
+    assert_eq!(splits, ["dev", "test"]);
+    for detector in ["classifier", "phrases", "combined"] {
+        let r = &v["splits"][1][detector]["recall"];
+        assert!(
+            r.as_f64().is_some_and(|x| (0.0..=1.0).contains(&x)),
+            "{detector}: {r}"
+        );
+    }
+    let sweep = v["sweep"].as_array().unwrap();
+    assert!(sweep.len() >= 19);
+    let served = v["threshold"].as_f64().unwrap();
+    assert!(sweep
+        .iter()
+        .any(|row| row["threshold"].as_f64() == Some(served)));
+}
