@@ -54,8 +54,10 @@ use crate::{Error, Result};
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
 pub const SCHEMA_VERSION: u32 = 4;
 const MANIFEST: &str = "current.json";
-/// Recall on held-out folds of the examples that the distress threshold is chosen for.
-pub const DISTRESS_RECALL_TARGET: f32 = 0.98;
+/// Recall on held-out folds of the examples that the distress threshold is chosen for. Chosen on
+/// the dev split of `tests/eval/distress.toml`: 0.98 gave the same dev recall (98.3 %) with
+/// 14 % false alarms instead of 10 %; 0.96 lost recall (97.4 %).
+pub const DISTRESS_RECALL_TARGET: f32 = 0.97;
 const TOKENIZER: &str = "en_stem";
 const SNIPPET_CHARS: usize = 220;
 

@@ -11,8 +11,8 @@ use crate::common::{corpus_copy, embedder, model_dir, real_config, real_index};
 
 /// Floors just under what the held-out test split measured when they were set (README,
 /// docs/clinical-safety.md); a change that makes detection worse fails here.
-const MIN_TEST_RECALL: f32 = 0.95;
-const MAX_TEST_FALSE_ALARMS: f32 = 0.35;
+const MIN_TEST_RECALL: f32 = 0.97;
+const MAX_TEST_FALSE_ALARMS: f32 = 0.12;
 
 #[test]
 fn held_out_distress_set_stays_above_its_floors() {
