@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use crate::common::real_config;
-use crate::fake_discord::{FakeDiscord, Interaction, Request, APP_ID, GUILD_ID, PATIENCE};
+use crate::fake_discord::{FakeDiscord, Interaction, Request, APP_ID, GUILD_ID, PATIENCE, USER_ID};
 use ohwb_bot::commands::Bot;
 use ohwb_bot::discord::{self, Connection};
 
@@ -576,7 +576,7 @@ async fn the_serve_binary_answers_and_stops_on_sigterm_without_logging_secrets()
         "distress text leaked into logs"
     );
     assert!(
-        !logs.contains("6000") && !logs.contains("staff-member"),
+        !logs.contains(USER_ID) && !logs.contains("staff-member"),
         "user identity leaked into logs"
     );
 }
@@ -768,7 +768,7 @@ async fn distress_stays_private_when_shared_and_the_team_is_told_anonymously() {
     let content = posted.body["content"].as_str().unwrap();
     assert_eq!(content.replace('\\', ""), notice);
     assert!(
-        !content.contains("cant go on") && !content.contains("Staff") && !content.contains("6000")
+        !content.contains("cant go on") && !content.contains("Staff") && !content.contains(USER_ID)
     );
     assert_eq!(posted.body["allowed_mentions"]["parse"], json!([]));
 

@@ -21,6 +21,9 @@ use tokio_tungstenite::tungstenite::Message;
 pub const APP_ID: u64 = 2000;
 /// The guild interactions come from.
 pub const GUILD_ID: u64 = 5000;
+/// The user who sends every interaction: a distinctive id, so a test that finds it in logs
+/// has found the user, not some other number.
+pub const USER_ID: &str = "600061442917";
 /// How long [`FakeDiscord::expect`] waits before failing the test.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -217,7 +220,7 @@ impl Interaction {
     }
 
     fn to_json(&self, id: u64) -> Value {
-        let user = json!({"id": "6000", "username": "staff-member", "discriminator": "0", "global_name": "Staff Member", "avatar": null});
+        let user = json!({"id": USER_ID, "username": "staff-member", "discriminator": "0", "global_name": "Staff Member", "avatar": null});
         let mut v = json!({
             "id": id.to_string(),
             "application_id": APP_ID.to_string(),
