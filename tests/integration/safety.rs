@@ -52,12 +52,16 @@ const MISSED_BEFORE: &[&str] = &[
     "took 30 paracetamol about an hour ago",
     "relapsed with sh last night",
     "he grabbed me by the throat again last night",
+    "tired of living",
+    "i could really hurt someone today and i mean it",
 ];
 
 /// Work messages the first version answered with the crisis reply.
 const WORK_QUESTIONS: &[&str] = &[
     "protocol for a patient who has taken an overdose",
     "domestic violence training for ED staff",
+    "nhs staff suicide rates for nurses",
+    "this rota is killing me",
     "what does the strategy say about occupational health services",
 ];
 
