@@ -23,7 +23,8 @@
 //!   model is stale, like one built from another corpus, because its passage vectors and its
 //!   distress classifier only make sense with that model.
 //! - Every build trains the distress detector ([`crate::safety::Detector`]) from the built-in
-//!   and the trust's examples and stores it in the manifest, beside the thesaurus: the served
+//!   and the trust's examples (or reuses the served one when nothing it learns from changed:
+//!   training is deterministic) and stores it in the manifest, beside the thesaurus: the served
 //!   index and its safety lists always match.
 //! - Searching is blocking CPU work: async callers run it under `spawn_blocking`.
 
@@ -139,6 +140,9 @@ pub struct Manifest {
     pub model: String,
     /// Distress detection as trained for this generation.
     pub detector: Detector,
+    /// Hash of everything the detector was trained from (model, examples, phrases, recall
+    /// target, [`SCHEMA_VERSION`]); a build with the same hash reuses the detector.
+    pub detector_inputs: String,
 }
 
 impl Manifest {
@@ -327,16 +331,22 @@ fn build_locked(
     // The loader already refused missing or invalid safety files; `unwrap_or_default` only
     // covers a `Corpus` built by hand, which then gets the built-in lists alone.
     let examples = safety::training_examples(corpus.safety_examples.as_deref().unwrap_or_default());
-    let detector = Detector::train(
-        embedder,
-        corpus.safety_phrases.clone().unwrap_or_default(),
-        &examples,
-        DISTRESS_RECALL_TARGET,
-    )?;
-    tracing::debug!(
-        ms = t.elapsed().as_millis() as u64,
-        "distress detector trained"
-    );
+    let phrases = corpus.safety_phrases.clone().unwrap_or_default();
+    // Training is deterministic, so the same inputs give the same detector: reuse the served
+    // one when nothing it learns from changed (posting a resource then costs one passage's
+    // vector, not a retraining).
+    let detector_inputs = detector_inputs(embedder, &examples, &phrases);
+    let detector = match previous.as_ref() {
+        Some(m) if m.detector_inputs == detector_inputs => m.detector.clone(),
+        _ => {
+            let d = Detector::train(embedder, phrases, &examples, DISTRESS_RECALL_TARGET)?;
+            tracing::debug!(
+                ms = t.elapsed().as_millis() as u64,
+                "distress detector trained"
+            );
+            d
+        }
+    };
     let used: Vec<&str> = passages
         .iter()
         .map(|(_, t)| t.as_str())
@@ -354,6 +364,7 @@ fn build_locked(
         thesaurus: corpus.thesaurus.entries.clone(),
         model: embedder.id().to_string(),
         detector,
+        detector_inputs,
     };
     write_manifest(index_dir, &manifest)?;
     remove_old_generations(index_dir, &generation, previous.as_ref());
@@ -365,6 +376,27 @@ fn build_locked(
         changes,
         elapsed: started.elapsed(),
     })
+}
+
+/// What the distress detector depends on, hashed. Bump [`SCHEMA_VERSION`] when the training
+/// code changes, so no build reuses a detector trained by older code.
+fn detector_inputs(
+    embedder: &Embedder,
+    examples: &[safety::Example],
+    phrases: &safety::Phrases,
+) -> String {
+    let mut h = Sha256::new();
+    h.update(SCHEMA_VERSION.to_le_bytes());
+    h.update(DISTRESS_RECALL_TARGET.to_le_bytes());
+    h.update(embedder.id().as_bytes());
+    for e in examples {
+        h.update([u8::from(e.distress)]);
+        h.update(e.text.as_bytes());
+        h.update([0]);
+    }
+    h.update(safety::BUILTIN_PHRASES.as_bytes());
+    h.update(serde_json::to_vec(phrases).expect("phrases serialise"));
+    hex(&h.finalize())
 }
 
 fn write_manifest(index_dir: &Path, manifest: &Manifest) -> Result<()> {

@@ -99,8 +99,24 @@ pub fn corpus_copy() -> (tempfile::TempDir, ohwb_bot::config::Config) {
     let mut c = ohwb_bot::config::Config::default();
     c.paths.corpus = dir.path().join("corpus");
     c.paths.index = dir.path().join("index");
+    c.paths.model = model_dir();
     seed_vector_cache(&c.paths.index);
     (dir, c)
+}
+
+/// The `ohwb-bot` binary over `config`'s corpus, index and model, with `args` after them and
+/// logging left at its default.
+pub fn bot_cmd(config: &ohwb_bot::config::Config, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ohwb-bot"));
+    c.arg("--corpus")
+        .arg(&config.paths.corpus)
+        .arg("--index")
+        .arg(&config.paths.index)
+        .arg("--model")
+        .arg(&config.paths.model)
+        .args(args);
+    c.env_remove("OHWB_LOG");
+    c
 }
 
 /// Gives a new index directory the vectors the shared index computed, so a build there (in

@@ -141,13 +141,11 @@ fn a_thesaurus_edit_is_picked_up_by_the_next_reindex() {
 #[test]
 fn the_eval_command_prints_a_table_and_json() {
     let index = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
-        .args(["--corpus"])
-        .arg(corpus_dir())
-        .arg("--index")
-        .arg(index.path())
-        .args(["eval", "--json"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/questions.toml"))
+    crate::common::seed_vector_cache(index.path());
+    let mut config = crate::common::real_config();
+    config.paths.index = index.path().to_path_buf();
+    let questions = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/questions.toml");
+    let out = crate::common::bot_cmd(&config, &["eval", "--json", questions.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(

@@ -2,7 +2,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use crate::common::{corpus_copy, snapshot};
+use crate::common::{bot_cmd, corpus_copy, snapshot};
 use ohwb_bot::commands::{Bot, Caller, Invocation, ReindexOutcome};
 use ohwb_bot::config::Config;
 use ohwb_bot::reply::{Reply, Tone};
@@ -312,17 +312,6 @@ fn the_watcher_reindexes_once_edits_settle() {
         bot.watch_step(&mut state).is_none(),
         "a bad corpus is not retried until it changes"
     );
-}
-
-fn bot_cmd(config: &Config, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ohwb-bot"));
-    c.arg("--corpus")
-        .arg(&config.paths.corpus)
-        .arg("--index")
-        .arg(&config.paths.index)
-        .args(args);
-    c.env_remove("OHWB_LOG");
-    c
 }
 
 /// Starts the binary paused at `point`, then SIGKILLs it there.

@@ -1,5 +1,4 @@
 use std::path::Path;
-use std::process::Command;
 
 use ohwb_bot::commands::{Bot, Caller, Invocation};
 use ohwb_bot::eval::distress;
@@ -7,7 +6,7 @@ use ohwb_bot::query::{self, Source};
 use ohwb_bot::safety::Need;
 use ohwb_bot::{console, index};
 
-use crate::common::{corpus_copy, embedder, model_dir, real_config, real_index};
+use crate::common::{bot_cmd, corpus_copy, embedder, model_dir, real_config, real_index};
 
 /// Floors just under what the held-out test split measured when they were set (README,
 /// docs/clinical-safety.md); a change that makes detection worse fails here.
@@ -66,16 +65,7 @@ const WORK_QUESTIONS: &[&str] = &[
 ];
 
 fn ask_json(question: &str) -> serde_json::Value {
-    let cfg = real_config();
-    let out = Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
-        .args(["ask", "--json", question])
-        .arg("--corpus")
-        .arg(&cfg.paths.corpus)
-        .arg("--index")
-        .arg(&cfg.paths.index)
-        .arg("--model")
-        .arg(&cfg.paths.model)
-        .env_remove("OHWB_LOG")
+    let out = bot_cmd(&real_config(), &["ask", "--json", question])
         .output()
         .unwrap();
     assert!(
@@ -209,18 +199,9 @@ fn a_missing_or_damaged_model_stops_the_binary_with_the_file_named() {
         std::fs::copy(model_dir().join(f), dir.path().join(f)).unwrap();
     }
     let run = |model: &Path| {
-        let cfg = real_config();
-        Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
-            .args(["ask", "what is OHWB"])
-            .arg("--corpus")
-            .arg(&cfg.paths.corpus)
-            .arg("--index")
-            .arg(&cfg.paths.index)
-            .arg("--model")
-            .arg(model)
-            .env_remove("OHWB_LOG")
-            .output()
-            .unwrap()
+        let mut cfg = real_config();
+        cfg.paths.model = model.to_path_buf();
+        bot_cmd(&cfg, &["ask", "what is OHWB"]).output().unwrap()
     };
     let out = run(dir.path());
     assert_eq!(out.status.code(), Some(1));
@@ -233,17 +214,8 @@ fn a_missing_or_damaged_model_stops_the_binary_with_the_file_named() {
 
 #[test]
 fn eval_reports_the_distress_set_through_the_binary() {
-    let cfg = real_config();
-    let out = Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
-        .args(["eval", "--json"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/distress.toml"))
-        .arg("--corpus")
-        .arg(&cfg.paths.corpus)
-        .arg("--index")
-        .arg(&cfg.paths.index)
-        .arg("--model")
-        .arg(&cfg.paths.model)
-        .env_remove("OHWB_LOG")
+    let set = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/distress.toml");
+    let out = bot_cmd(&real_config(), &["eval", "--json", set.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(
@@ -272,4 +244,52 @@ fn eval_reports_the_distress_set_through_the_binary() {
     assert!(sweep
         .iter()
         .any(|row| row["threshold"].as_f64() == Some(served)));
+}
+
+#[test]
+fn the_detector_is_retrained_only_when_what_it_learns_from_changes() {
+    let (_dir, cfg) = corpus_copy();
+    let build = || index::rebuild(&cfg.paths.corpus, &cfg.paths.index, &embedder()).unwrap();
+    let threshold = || {
+        index::read_manifest(&cfg.paths.index)
+            .unwrap()
+            .unwrap()
+            .detector
+            .classifier
+            .threshold
+    };
+    build();
+    let trained = threshold();
+    // Mark the served detector, so reuse is visible.
+    let path = cfg.paths.index.join("current.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest["detector"]["classifier"]["threshold"] = serde_json::json!(0.123);
+    std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+
+    // A new document changes nothing the detector learns from: it is reused.
+    std::fs::write(
+        cfg.paths.corpus.join("strategy/otters.md"),
+        format!(
+            "{}## Otters\n\nRiver otters are not in the strategy.\n",
+            crate::common::front_matter("Otters", "strategy")
+        ),
+    )
+    .unwrap();
+    build();
+    assert_eq!(threshold(), 0.123);
+
+    // A trust example is new training data: retrained, with the threshold training chooses.
+    std::fs::write(
+        cfg.paths.corpus.join("safety/examples.toml"),
+        "[[group]]\nlabel = \"ordinary\"\nkind = \"local\"\nmessages = [\"the otters on the ward poster are adorable\"]\n",
+    )
+    .unwrap();
+    build();
+    assert_ne!(threshold(), 0.123);
+    assert!(
+        (threshold() - trained).abs() < 0.2,
+        "{} vs {trained}",
+        threshold()
+    );
 }
