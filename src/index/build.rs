@@ -1,0 +1,290 @@
+//! Building a generation: load the corpus, write a new `gen-*` directory (tantivy index and
+//! passage vectors), train or carry over the distress detector, then swap `current.json`.
+//! The invariants are the index's (see the parent module): a failed build changes nothing
+//! served; one build at a time per index directory.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tantivy::{Index, TantivyDocument};
+
+use super::{
+    fingerprint, hex, read_manifest, schema, DocInfo, Manifest, DISTRESS_RECALL_TARGET, MANIFEST,
+    SCHEMA_VERSION,
+};
+use crate::corpus::{self, Corpus};
+use crate::embed::Embedder;
+use crate::safety::{self, Detector};
+use crate::vectors;
+use crate::{Error, Result};
+
+/// Which documents a build added, removed or changed, by slug.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// New documents.
+    pub added: Vec<String>,
+    /// Documents no longer in the corpus.
+    pub removed: Vec<String>,
+    /// Documents whose passages changed.
+    pub updated: Vec<String>,
+}
+
+/// The outcome of a successful build.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    /// Documents indexed.
+    pub documents: usize,
+    /// Passages indexed.
+    pub passages: usize,
+    /// Compared with the generation served before.
+    pub changes: Changes,
+    /// Wall time of the build.
+    pub elapsed: Duration,
+}
+
+fn lock(index_dir: &Path, wait: bool) -> Result<crate::fsutil::LockFile> {
+    let path = index_dir.join(".lock");
+    crate::fsutil::lock_file(&path, wait)
+        .map_err(|e| Error::io(&path, e))?
+        .ok_or(Error::Busy)
+}
+
+/// Loads the corpus from `corpus_dir` and builds a new generation from it, waiting for any
+/// build already running (in this or another process) to finish first.
+///
+/// Fails with [`Error::Corpus`], naming every bad file, without touching the served index.
+pub fn rebuild(corpus_dir: &Path, index_dir: &Path, embedder: &Embedder) -> Result<BuildReport> {
+    rebuild_inner(corpus_dir, index_dir, embedder, true)
+}
+
+/// Like [`rebuild`], but fails at once with [`Error::Busy`] when another build is running.
+pub fn try_rebuild(
+    corpus_dir: &Path,
+    index_dir: &Path,
+    embedder: &Embedder,
+) -> Result<BuildReport> {
+    rebuild_inner(corpus_dir, index_dir, embedder, false)
+}
+
+fn rebuild_inner(
+    corpus_dir: &Path,
+    index_dir: &Path,
+    embedder: &Embedder,
+    wait: bool,
+) -> Result<BuildReport> {
+    std::fs::create_dir_all(index_dir).map_err(|e| Error::io(index_dir, e))?;
+    let _lock = lock(index_dir, wait)?;
+    // Fingerprint before loading: an edit made during the build then makes the index look
+    // stale and causes another build, rather than being silently missed.
+    let fp = fingerprint(corpus_dir)?;
+    let corpus = corpus::load(corpus_dir)?;
+    if !corpus.problems.is_empty() {
+        return Err(Error::Corpus(corpus.problems));
+    }
+    build_locked(&corpus, index_dir, fp, embedder)
+}
+
+fn build_locked(
+    corpus: &Corpus,
+    index_dir: &Path,
+    fingerprint: String,
+    embedder: &Embedder,
+) -> Result<BuildReport> {
+    let started = Instant::now();
+    let previous = read_manifest(index_dir).ok().flatten();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let generation = format!("gen-{}-{}", now.as_nanos(), std::process::id());
+    let gen_dir = index_dir.join(&generation);
+    std::fs::create_dir_all(&gen_dir).map_err(|e| Error::io(&gen_dir, e))?;
+
+    let (schema, f) = schema();
+    let index = Index::create_in_dir(&gen_dir, schema)?;
+    let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 50_000_000)?;
+    let mut documents = Vec::new();
+    for doc in &corpus.documents {
+        let mut h = Sha256::new();
+        for p in &doc.passages {
+            let mut d = TantivyDocument::default();
+            d.add_text(f.id, &p.id);
+            d.add_text(f.doc, &doc.slug);
+            d.add_text(f.document, &doc.meta.title);
+            d.add_text(f.section, p.section_path());
+            d.add_text(f.url, &p.url);
+            d.add_text(f.kind, doc.meta.kind.as_str());
+            d.add_text(f.tags, doc.meta.tags.join(", "));
+            d.add_text(f.text, &p.text);
+            writer.add_document(d)?;
+            for part in [&p.id, &p.section_path(), &p.url, &p.text] {
+                h.update(part.as_bytes());
+                h.update([0]);
+            }
+        }
+        h.update(format!("{:?}", doc.meta).as_bytes());
+        documents.push(DocInfo {
+            slug: doc.slug.clone(),
+            title: doc.meta.title.clone(),
+            url: doc.meta.source_url.clone(),
+            kind: doc.meta.kind.as_str().to_string(),
+            published: doc.meta.published.clone(),
+            summary: doc.meta.summary.clone(),
+            tags: doc.meta.tags.clone(),
+            passages: doc.passages.len(),
+            hash: hex(&h.finalize()),
+        });
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    // Vectors of texts an earlier build embedded are reused: reindexing after one posted
+    // resource embeds one passage, not the whole corpus and every example again.
+    vectors::load_cache(index_dir, embedder);
+    let t = Instant::now();
+    let passages: Vec<(&str, String)> = corpus
+        .documents
+        .iter()
+        .flat_map(|d| d.passages.iter())
+        .map(|p| (p.id.as_str(), format!("{}: {}", p.section_path(), p.text)))
+        .collect();
+    vectors::write_passages(&gen_dir, &passages, embedder)?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "passage vectors");
+    let t = Instant::now();
+    // The loader already refused missing or invalid safety files; `unwrap_or_default` only
+    // covers a `Corpus` built by hand, which then gets the built-in lists alone.
+    let examples = safety::training_examples(corpus.safety_examples.as_deref().unwrap_or_default());
+    let phrases = corpus.safety_phrases.clone().unwrap_or_default();
+    // Training is deterministic, so the same inputs give the same detector: reuse the served
+    // one when nothing it learns from changed (posting a resource then costs one passage's
+    // vector, not a retraining).
+    let detector_inputs = detector_inputs(embedder, &examples, &phrases);
+    let detector = match previous.as_ref() {
+        Some(m) if m.detector_inputs == detector_inputs => m.detector.clone(),
+        _ => {
+            let d = Detector::train(embedder, phrases, &examples, DISTRESS_RECALL_TARGET)?;
+            tracing::debug!(
+                ms = t.elapsed().as_millis() as u64,
+                "distress detector trained"
+            );
+            d
+        }
+    };
+    let used: Vec<&str> = passages
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .chain(examples.iter().map(|e| e.text.as_str()))
+        .collect();
+    vectors::save_cache(index_dir, embedder, &used);
+    crate::testing::pause_point("index-generation-written");
+
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        generation: generation.clone(),
+        fingerprint,
+        built_at: now.as_secs(),
+        documents,
+        thesaurus: corpus.thesaurus.entries.clone(),
+        model: embedder.id().to_string(),
+        detector,
+        detector_inputs,
+    };
+    write_manifest(index_dir, &manifest)?;
+    remove_old_generations(index_dir, &generation, previous.as_ref());
+
+    let changes = diff(previous.as_ref(), &manifest);
+    Ok(BuildReport {
+        documents: manifest.documents.len(),
+        passages: manifest.passage_count(),
+        changes,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// What the distress detector depends on, hashed. Bump [`SCHEMA_VERSION`] when the training
+/// code changes, so no build reuses a detector trained by older code.
+fn detector_inputs(
+    embedder: &Embedder,
+    examples: &[safety::Example],
+    phrases: &safety::Phrases,
+) -> String {
+    let mut h = Sha256::new();
+    h.update(SCHEMA_VERSION.to_le_bytes());
+    h.update(DISTRESS_RECALL_TARGET.to_le_bytes());
+    h.update(embedder.id().as_bytes());
+    for e in examples {
+        h.update([u8::from(e.distress)]);
+        h.update(e.text.as_bytes());
+        h.update([0]);
+    }
+    h.update(safety::BUILTIN_PHRASES.as_bytes());
+    h.update(serde_json::to_vec(phrases).expect("phrases serialise"));
+    hex(&h.finalize())
+}
+
+fn write_manifest(index_dir: &Path, manifest: &Manifest) -> Result<()> {
+    let tmp = index_dir.join(format!("{MANIFEST}.tmp-{}", std::process::id()));
+    let bytes = serde_json::to_vec_pretty(manifest).expect("manifest serialises");
+    let dest = index_dir.join(MANIFEST);
+    crate::fsutil::write_atomically(&tmp, &dest, &bytes, "index-manifest-written")
+        .map_err(|e| Error::io(&dest, e))
+}
+
+/// Keeps the new and the previous generation (a process may still be reading it) and removes
+/// the rest, including half-written ones left by a crashed build. Best effort: a failure here
+/// costs disk space, never correctness.
+fn remove_old_generations(index_dir: &Path, current: &str, previous: Option<&Manifest>) {
+    let keep: HashSet<&str> = [Some(current), previous.map(|m| m.generation.as_str())]
+        .into_iter()
+        .flatten()
+        .collect();
+    let Ok(entries) = std::fs::read_dir(index_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stale_tmp = name.starts_with(&format!("{MANIFEST}.tmp-"))
+            || name.starts_with(&format!("{}.tmp-", vectors::CACHE));
+        if (name.starts_with("gen-") && !keep.contains(name.as_str())) || stale_tmp {
+            let path = entry.path();
+            let result = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            if let Err(e) = result {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove old index generation");
+            }
+        }
+    }
+}
+
+fn diff(old: Option<&Manifest>, new: &Manifest) -> Changes {
+    let old: BTreeMap<&str, &str> = old
+        .map(|m| {
+            m.documents
+                .iter()
+                .map(|d| (d.slug.as_str(), d.hash.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let new_map: BTreeMap<&str, &str> = new
+        .documents
+        .iter()
+        .map(|d| (d.slug.as_str(), d.hash.as_str()))
+        .collect();
+    let mut c = Changes::default();
+    for (slug, hash) in &new_map {
+        match old.get(slug) {
+            None => c.added.push(slug.to_string()),
+            Some(h) if h != hash => c.updated.push(slug.to_string()),
+            _ => {}
+        }
+    }
+    c.removed = old
+        .keys()
+        .filter(|s| !new_map.contains_key(*s))
+        .map(|s| s.to_string())
+        .collect();
+    c
+}

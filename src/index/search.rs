@@ -1,0 +1,410 @@
+//! Searching an open generation: BM25 with field boosts over analysed terms (never parsed
+//! query syntax), snippets, and the generation's passage vectors and distress detector.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, DisjunctionMaxQuery, Occur, PhraseQuery, Query, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+
+use super::{read_manifest, schema, Fields, Manifest, SCHEMA_VERSION, SNIPPET_CHARS, TOKENIZER};
+use crate::embed::{Embedder, DIM};
+use crate::safety::Assessment;
+use crate::vectors;
+use crate::{Error, Result};
+
+fn vocabulary(reader: &IndexReader, f: &Fields) -> Result<Vec<String>> {
+    let searcher = reader.searcher();
+    let mut words = std::collections::BTreeSet::new();
+    for segment in searcher.segment_readers() {
+        for field in [f.text, f.section, f.document, f.tags] {
+            let inverted = segment.inverted_index(field)?;
+            let mut stream = inverted.terms().stream().map_err(|e| Error::BadIndex {
+                path: PathBuf::new(),
+                message: e.to_string(),
+            })?;
+            while stream.advance() {
+                if let Ok(w) = std::str::from_utf8(stream.key()) {
+                    words.insert(w.to_string());
+                }
+            }
+        }
+    }
+    Ok(words.into_iter().collect())
+}
+
+/// One way of saying an idea: analysed terms (lowercased, stemmed), scored together, times
+/// `weight`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryForm {
+    /// Analysed terms; a passage scores for each it contains.
+    pub terms: Vec<String>,
+    /// Multiplies the form's BM25 contribution.
+    pub weight: f32,
+}
+
+/// What to search for.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    /// One group per idea in the question. A passage scores for a group by its best-matching
+    /// form (plus a small share of the others), so saying one thing two ways ("ICS" and
+    /// "integrated care system") does not count twice.
+    pub groups: Vec<Vec<QueryForm>>,
+    /// Adjacent term pairs from the question, with a weight: a passage that contains the
+    /// words next to each other ("leadership programme") scores above one that merely has both.
+    pub phrases: Vec<(String, String, f32)>,
+    /// Restrict to one document slug.
+    pub document: Option<String>,
+    /// Maximum hits.
+    pub limit: usize,
+}
+
+impl SearchRequest {
+    /// One group per term, each of weight 1: a plain bag-of-words search.
+    pub fn words(terms: Vec<String>, limit: usize) -> SearchRequest {
+        SearchRequest {
+            groups: terms
+                .into_iter()
+                .map(|t| {
+                    vec![QueryForm {
+                        terms: vec![t],
+                        weight: 1.0,
+                    }]
+                })
+                .collect(),
+            limit,
+            ..SearchRequest::default()
+        }
+    }
+
+    fn all_terms(&self) -> impl Iterator<Item = (&String, f32)> {
+        self.groups
+            .iter()
+            .flatten()
+            .flat_map(|f| f.terms.iter().map(move |t| (t, f.weight)))
+    }
+}
+
+/// Share of a group's weaker forms added to its best one.
+const TIE_BREAKER: f32 = 0.1;
+
+/// A matching passage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Passage id.
+    pub passage_id: String,
+    /// Document slug.
+    pub doc_slug: String,
+    /// Document title.
+    pub document: String,
+    /// Section path, `A › B`.
+    pub section: String,
+    /// Link to cite.
+    pub url: String,
+    /// Document kind.
+    pub kind: String,
+    /// Passage text.
+    pub text: String,
+    /// BM25 score with field boosts.
+    pub score: f32,
+    /// Best fragment of the text, and byte ranges of matched words within it.
+    pub snippet: (String, Vec<std::ops::Range<usize>>),
+    /// Which query terms occur in the passage text or its section path. The document title and
+    /// tags are left out on purpose: they are shared by every passage of a document, so they
+    /// help ranking but say nothing about whether this passage covers the question.
+    pub matched: Vec<String>,
+    /// Which query terms occur in the document's title.
+    pub matched_title: Vec<String>,
+}
+
+/// Field boosts: where a word appears says how much the passage is about it.
+const BOOSTS: [(&str, f32); 4] = [
+    ("text", 1.0),
+    ("section", 2.0),
+    ("document", 1.5),
+    ("tags", 0.5),
+];
+
+/// An open generation, shareable across threads.
+pub struct SearchIndex {
+    reader: IndexReader,
+    fields: Fields,
+    manifest: Manifest,
+    analyzer: TextAnalyzer,
+    /// Every analysed term in text, section, title and tags, sorted; for typo correction.
+    vocabulary: Vec<String>,
+    /// The model the generation was built with.
+    embedder: Arc<Embedder>,
+    /// Passage ids in corpus order, and their vectors ([`DIM`] floats each, concatenated).
+    vector_ids: Vec<String>,
+    vectors: Vec<f32>,
+}
+
+impl SearchIndex {
+    /// Opens the generation named by `index_dir/current.json`, which must have been built with
+    /// `embedder`'s model.
+    pub fn open(index_dir: &Path, embedder: Arc<Embedder>) -> Result<Self> {
+        let manifest =
+            read_manifest(index_dir)?.ok_or_else(|| Error::NoIndex(index_dir.to_path_buf()))?;
+        if manifest.schema_version != SCHEMA_VERSION {
+            return Err(Error::BadIndex {
+                path: index_dir.to_path_buf(),
+                message: "built by another version; run `ohwb-bot index`".into(),
+            });
+        }
+        if manifest.model != embedder.id() {
+            return Err(Error::BadIndex {
+                path: index_dir.to_path_buf(),
+                message: "built with another embedding model; run `ohwb-bot index`".into(),
+            });
+        }
+        let gen_dir: PathBuf = index_dir.join(&manifest.generation);
+        let index = Index::open_in_dir(&gen_dir).map_err(|e| Error::BadIndex {
+            path: gen_dir.clone(),
+            message: format!("{e}; run `ohwb-bot index` to rebuild"),
+        })?;
+        let (_, fields) = schema();
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let analyzer = index
+            .tokenizers()
+            .get(TOKENIZER)
+            .ok_or_else(|| Error::BadIndex {
+                path: gen_dir,
+                message: "missing tokenizer".into(),
+            })?;
+        let vocabulary = vocabulary(&reader, &fields)?;
+        let (vector_ids, vectors) = vectors::read_passages(&index_dir.join(&manifest.generation))?;
+        Ok(SearchIndex {
+            reader,
+            fields,
+            manifest,
+            analyzer,
+            vocabulary,
+            embedder,
+            vector_ids,
+            vectors,
+        })
+    }
+
+    /// The embedding model this generation was built with.
+    pub fn embedder(&self) -> &Embedder {
+        &self.embedder
+    }
+
+    /// What `message` needs (crisis, support, or an answer): [`Detector::assess`] with this
+    /// generation's detector and model.
+    pub fn assess(&self, message: &str) -> Result<Assessment> {
+        self.manifest.detector.assess(&self.embedder, message)
+    }
+
+    /// The stored vector of a passage, by id.
+    pub fn passage_vector(&self, passage_id: &str) -> Option<&[f32]> {
+        let i = self.vector_ids.iter().position(|id| id == passage_id)?;
+        self.vectors.get(i * DIM..(i + 1) * DIM)
+    }
+
+    /// Every analysed term the index knows, sorted.
+    pub fn vocabulary(&self) -> &[String] {
+        &self.vocabulary
+    }
+
+    /// How many passages contain `term` in any searched field (analysed form).
+    pub fn any_field_freq(&self, term: &str) -> u64 {
+        let searcher = self.reader.searcher();
+        [
+            self.fields.text,
+            self.fields.section,
+            self.fields.document,
+            self.fields.tags,
+        ]
+        .iter()
+        .map(|&f| {
+            searcher
+                .doc_freq(&Term::from_field_text(f, term))
+                .unwrap_or(0)
+        })
+        .max()
+        .unwrap_or(0)
+    }
+
+    /// The manifest of the generation being served.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Lowercases and stems `text` the way the index does, in order, duplicates kept.
+    pub fn analyze(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.analyzer.clone();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    /// Number of passages in the index.
+    pub fn num_passages(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "section" => self.fields.section,
+            "document" => self.fields.document,
+            "tags" => self.fields.tags,
+            _ => self.fields.text,
+        }
+    }
+
+    fn build_query(&self, req: &SearchRequest) -> Box<dyn Query> {
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for group in &req.groups {
+            let forms: Vec<Box<dyn Query>> = group
+                .iter()
+                .map(|form| {
+                    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                    for t in &form.terms {
+                        for (name, boost) in BOOSTS {
+                            let term = Term::from_field_text(self.field(name), t);
+                            let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                            clauses.push((
+                                Occur::Should,
+                                Box::new(BoostQuery::new(Box::new(q), boost)),
+                            ));
+                        }
+                    }
+                    Box::new(BoostQuery::new(
+                        Box::new(BooleanQuery::new(clauses)),
+                        form.weight,
+                    )) as Box<dyn Query>
+                })
+                .collect();
+            should.push((
+                Occur::Should,
+                Box::new(DisjunctionMaxQuery::with_tie_breaker(forms, TIE_BREAKER)),
+            ));
+        }
+        for (a, b, weight) in &req.phrases {
+            for (name, boost) in [("text", 1.0), ("section", 2.0)] {
+                let field = self.field(name);
+                let phrase = PhraseQuery::new(vec![
+                    Term::from_field_text(field, a),
+                    Term::from_field_text(field, b),
+                ]);
+                should.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(phrase), boost * weight)),
+                ));
+            }
+        }
+        let any = Box::new(BooleanQuery::new(should));
+        match &req.document {
+            Some(slug) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, any),
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(self.fields.doc, slug),
+                        IndexRecordOption::Basic,
+                    )),
+                ),
+            ])),
+            None => any,
+        }
+    }
+
+    /// Best passages for the request, best first. Never fails on odd input: an empty request
+    /// returns no hits.
+    pub fn search(&self, req: &SearchRequest) -> Result<Vec<Hit>> {
+        if req.groups.is_empty() || req.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let query = self.build_query(req);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&*query, &TopDocs::with_limit(req.limit).order_by_score())?;
+        let mut weights: BTreeMap<String, f32> = BTreeMap::new();
+        for (t, w) in req.all_terms() {
+            let e = weights.entry(t.clone()).or_insert(0.0);
+            *e = e.max(w);
+        }
+        let mut snippets = SnippetGenerator::new(
+            weights,
+            self.analyzer.clone(),
+            self.fields.text,
+            SNIPPET_CHARS,
+        );
+        snippets.set_max_num_chars(SNIPPET_CHARS);
+        let wanted: HashSet<&str> = req.all_terms().map(|(t, _)| t.as_str()).collect();
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let get = |f: Field| {
+                doc.get_first(f)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let text = get(self.fields.text);
+            let section = get(self.fields.section);
+            let document = get(self.fields.document);
+            // Which wanted terms occur in `of`, sorted for stable output.
+            let wanted_in = |of: &str| {
+                let present: HashSet<String> = self.analyze(of).into_iter().collect();
+                let mut found: Vec<String> = wanted
+                    .iter()
+                    .filter(|t| present.contains(**t))
+                    .map(|t| t.to_string())
+                    .collect();
+                found.sort();
+                found
+            };
+            let matched = wanted_in(&format!("{text}\n{section}"));
+            let matched_title = wanted_in(&document);
+            let snippet = snippets.snippet(&text);
+            let snippet = if snippet.fragment().is_empty() {
+                let cut = crate::text::truncate_words(&text, SNIPPET_CHARS);
+                crate::text::collapse_whitespace(&cut, &[])
+            } else {
+                let range = snippet.fragment_range();
+                let (mut frag, mut marks) =
+                    crate::text::collapse_whitespace(snippet.fragment(), snippet.highlighted());
+                if range.start > 0 {
+                    frag.insert(0, '…');
+                    let shift = "…".len();
+                    marks
+                        .iter_mut()
+                        .for_each(|r| *r = r.start + shift..r.end + shift);
+                }
+                if range.end < text.len() {
+                    frag.push('…');
+                }
+                (frag, marks)
+            };
+            hits.push(Hit {
+                passage_id: get(self.fields.id),
+                doc_slug: get(self.fields.doc),
+                document,
+                section,
+                url: get(self.fields.url),
+                kind: get(self.fields.kind),
+                text,
+                score,
+                snippet,
+                matched,
+                matched_title,
+            });
+        }
+        Ok(hits)
+    }
+}
