@@ -119,6 +119,18 @@ pub fn bot_cmd(config: &ohwb_bot::config::Config, args: &[&str]) -> std::process
     c
 }
 
+/// Runs `cmd`, which must succeed (its stderr is the failure message), and parses its stdout
+/// as JSON.
+pub fn json_output(cmd: &mut std::process::Command) -> serde_json::Value {
+    let out = cmd.output().expect("binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
 /// Gives a new index directory the vectors the shared index computed, so a build there (in
 /// this process or a spawned `ohwb-bot`) embeds only texts the test changed.
 pub fn seed_vector_cache(index_dir: &Path) {

@@ -145,15 +145,10 @@ fn the_eval_command_prints_a_table_and_json() {
     let mut config = crate::common::real_config();
     config.paths.index = index.path().to_path_buf();
     let questions = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/questions.toml");
-    let out = crate::common::bot_cmd(&config, &["eval", "--json", questions.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::common::json_output(&mut crate::common::bot_cmd(
+        &config,
+        &["eval", "--json", questions.to_str().unwrap()],
+    ));
     for k in ["ours_passage", "ours_document", "baseline_document"] {
         assert!(v[k]["hit_at_1"].is_f64() && v[k]["mrr"].is_f64(), "{k}");
     }

@@ -338,13 +338,7 @@ fn kill_at(config: &Config, args: &[&str], point: &str) {
 }
 
 fn ask_json(config: &Config, q: &str) -> serde_json::Value {
-    let out = bot_cmd(config, &["ask", "--json", q]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::common::json_output(&mut bot_cmd(config, &["ask", "--json", q]))
 }
 
 #[test]

@@ -6,7 +6,9 @@ use ohwb_bot::query::{self, Source};
 use ohwb_bot::safety::Need;
 use ohwb_bot::{console, index};
 
-use crate::common::{bot_cmd, corpus_copy, embedder, model_dir, real_config, real_index};
+use crate::common::{
+    bot_cmd, corpus_copy, embedder, json_output, model_dir, real_config, real_index,
+};
 
 /// Floors just under what the held-out test split measured when they were set (README,
 /// docs/clinical-safety.md); a change that makes detection worse fails here.
@@ -65,15 +67,7 @@ const WORK_QUESTIONS: &[&str] = &[
 ];
 
 fn ask_json(question: &str) -> serde_json::Value {
-    let out = bot_cmd(&real_config(), &["ask", "--json", question])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    json_output(&mut bot_cmd(&real_config(), &["ask", "--json", question]))
 }
 
 #[test]
@@ -215,15 +209,10 @@ fn a_missing_or_damaged_model_stops_the_binary_with_the_file_named() {
 #[test]
 fn eval_reports_the_distress_set_through_the_binary() {
     let set = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/distress.toml");
-    let out = bot_cmd(&real_config(), &["eval", "--json", set.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_output(&mut bot_cmd(
+        &real_config(),
+        &["eval", "--json", set.to_str().unwrap()],
+    ));
     let splits: Vec<&str> = v["splits"]
         .as_array()
         .unwrap()
