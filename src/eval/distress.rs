@@ -6,15 +6,15 @@
 //! Invariants:
 //! - The `test` split is reported, never used to choose anything; thresholds may be looked at
 //!   on `dev` only. The trained threshold comes from cross-validation on the training examples.
-//! - Each message is embedded once; every figure is computed from the same vectors with the
-//!   served detector's own decision function ([`crate::safety::Detector::decide`]).
+//! - Each message is assessed once, by the served detector's own decision function
+//!   ([`crate::safety::Detector::assess`]); every figure is derived from those scores.
 
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::index::SearchIndex;
-use crate::safety::{self, examples, Example, Need};
+use crate::safety::{self, examples, Example};
 use crate::{Error, Result};
 
 /// Recall and false alarms of one detector on one split.
@@ -111,16 +111,12 @@ pub fn run(index: &SearchIndex, set: &[Example]) -> Result<DistressReport> {
     let threshold = detector.classifier.threshold;
     let mut scored = Vec::with_capacity(set.len());
     for e in set {
-        let pieces = safety::pieces(&e.text);
-        let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
-        let vectors = index.embedder().embed_batch(&refs)?;
-        let a = detector.decide(&e.text, &vectors);
+        let a = detector.assess(index.embedder(), &e.text)?;
         scored.push(Scored {
             example: e,
             score: a.score,
             phrase: a.by_phrase,
         });
-        debug_assert_eq!(a.need == Need::Distress, a.by_classifier || a.by_phrase);
     }
     let part = |split: &str| -> Vec<&Scored> {
         scored.iter().filter(|s| s.example.split == split).collect()

@@ -86,14 +86,20 @@ struct Features<'a> {
     dense: &'a [f32],
 }
 
-fn tfidf(text: &str, index: impl Fn(&str) -> Option<(usize, f32)>) -> Vec<(usize, f32)> {
-    let mut counts: HashMap<usize, (f32, f32)> = HashMap::new();
+/// A message's known n-grams as (key, TF-IDF) pairs, L2-normalised and sorted by key;
+/// `index` gives a known n-gram's key and inverse document frequency. Training keys by vocabulary
+/// position and scoring by the n-gram itself: both orders are the n-grams' sorted order.
+fn tfidf<K: Ord + std::hash::Hash + Copy>(
+    text: &str,
+    index: impl Fn(&str) -> Option<(K, f32)>,
+) -> Vec<(K, f32)> {
+    let mut counts: HashMap<K, (f32, f32)> = HashMap::new();
     for g in ngrams(text) {
         if let Some((i, idf)) = index(&g) {
             counts.entry(i).or_insert((0.0, idf)).0 += 1.0;
         }
     }
-    let mut v: Vec<(usize, f32)> = counts
+    let mut v: Vec<(K, f32)> = counts
         .into_iter()
         .map(|(i, (tf, idf))| (i, (1.0 + tf.ln()) * idf))
         .collect();
@@ -108,26 +114,13 @@ fn tfidf(text: &str, index: impl Fn(&str) -> Option<(usize, f32)>) -> Vec<(usize
 impl Fit {
     /// Probability-like score in 0..1 for a message and its vector.
     pub fn score(&self, text: &str, vector: &[f32]) -> f32 {
-        let mut z = self.bias + DENSE_WEIGHT * crate::embed::dot(&self.dense, vector);
-        let mut counts: HashMap<&str, f32> = HashMap::new();
-        let grams = ngrams(text);
-        for g in &grams {
-            if self.ngrams.contains_key(g.as_str()) {
-                *counts.entry(g.as_str()).or_insert(0.0) += 1.0;
-            }
-        }
-        let parts: Vec<(f32, f32)> = counts
-            .iter()
-            .map(|(g, tf)| {
-                let (idf, w) = self.ngrams[*g];
-                ((1.0 + tf.ln()) * idf, w)
-            })
-            .collect();
-        let norm = parts.iter().map(|(x, _)| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            z += parts.iter().map(|(x, w)| x / norm * w).sum::<f32>();
-        }
-        sigmoid(z)
+        let sparse = tfidf(text, |g| {
+            self.ngrams
+                .get_key_value(g)
+                .map(|(k, (idf, _))| (k.as_str(), *idf))
+        });
+        let words: f32 = sparse.iter().map(|(g, x)| x * self.ngrams[*g].1).sum();
+        sigmoid(self.bias + DENSE_WEIGHT * crate::embed::dot(&self.dense, vector) + words)
     }
 }
 

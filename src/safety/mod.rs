@@ -137,14 +137,14 @@ impl Detector {
         let pieces = pieces(message);
         let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
         let vectors = embedder.embed_batch(&refs)?;
-        Ok(self.decide(message, &vectors))
+        Ok(self.decide(message, &pieces, &vectors))
     }
 
-    /// [`Detector::assess`] with the vectors of [`pieces`] already computed.
-    pub fn decide(&self, message: &str, piece_vectors: &[Vec<f32>]) -> Assessment {
-        let score = pieces(message)
+    /// [`Detector::assess`] once the message's [`pieces`] are embedded.
+    fn decide(&self, message: &str, pieces: &[String], vectors: &[Vec<f32>]) -> Assessment {
+        let score = pieces
             .iter()
-            .zip(piece_vectors)
+            .zip(vectors)
             .map(|(p, v)| self.classifier.score(p, v))
             .fold(0.0f32, f32::max);
         let by_classifier = score >= self.classifier.threshold;
