@@ -67,8 +67,8 @@ enum Command {
     Index,
     /// Validate the corpus and list every problem with file and line.
     Check,
-    /// Score retrieval on a questions file (hit@1, hit@3, MRR, out-of-scope declined) beside a
-    /// naive baseline.
+    /// Score a questions file (hit@1, hit@3, MRR, answer line, out-of-scope declined; per split)
+    /// beside the lexical-only ranking and a naive baseline, or a distress set (recall, false alarms).
     Eval {
         /// The questions file, e.g. tests/eval/questions.toml.
         questions: PathBuf,
@@ -78,6 +78,9 @@ enum Command {
         /// List every miss.
         #[arg(long, short)]
         verbose: bool,
+        /// Also sweep the decline threshold (answer.min_coverage) over the dev split.
+        #[arg(long)]
+        sweep: bool,
     },
     /// Post, list or remove resource links (the same rules as /resource in chat).
     Resource {
@@ -251,6 +254,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let opts = AskOptions {
                 document,
                 top: top.map(usize::from),
+                ..AskOptions::default()
             };
             let answer = answer::answer(&index, &question, &settings.config.answer, &opts)?;
             let mut out = std::io::stdout().lock();
@@ -333,6 +337,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             questions,
             json,
             verbose,
+            sweep,
         } => {
             let text = std::fs::read_to_string(&questions)
                 .with_context(|| format!("cannot read {}", questions.display()))?;
@@ -350,7 +355,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let questions = ohwb_bot::eval::Questions::load(&questions)?;
             let index = open(&settings)?;
             let corpus = corpus::load(settings.corpus_dir()?)?;
-            let report = ohwb_bot::eval::run(&index, &settings.config.answer, &corpus, &questions)?;
+            let report =
+                ohwb_bot::eval::run(&index, &settings.config.answer, &corpus, &questions, sweep)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -613,11 +619,16 @@ fn render_text(answer: &Answer, tty: bool) -> String {
 
 fn render_explain(answer: &Answer) -> String {
     let e = &answer.explain;
+    let rank = |r: Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
     let mut s = format!(
-        "\nexplain:\n  terms: {}\n  matched by best passage: {} ({:.0}% coverage)\n",
+        "\nexplain:\n  terms: {}\n  words: best passage matches {} ({:.0}% coverage; lexical rank {})\n  meaning: similarity {:.2}, {:.1} sd above the corpus mean (dense rank {})\n",
         e.terms.join(", "),
         e.matched.join(", "),
-        e.coverage * 100.0
+        e.coverage * 100.0,
+        rank(e.lexical_rank),
+        e.cosine,
+        e.standout,
+        rank(e.dense_rank),
     );
     if let Some(why) = &e.declined_because {
         s.push_str(&format!("  declined: {why}\n"));

@@ -45,6 +45,8 @@ impl Bot {
         let opts = AskOptions {
             document,
             top: None,
+
+            ..AskOptions::default()
         };
         let a = answer::answer(&index, question, &self.config.answer, &opts)?;
         Ok(answer_reply(&a, !inv.flag("share")))

@@ -130,6 +130,8 @@ fn support_reply(
         let opts = AskOptions {
             document: Some(SUPPORT_DOC.into()),
             top: Some(2),
+
+            ..AskOptions::default()
         };
         let mut a = answer::answer(index, question, &config.answer, &opts)?;
         if !a.answered {

@@ -49,7 +49,7 @@ use crate::safety::Detector;
 use crate::{Error, Result};
 
 pub use build::{rebuild, try_rebuild, BuildReport, Changes};
-pub use search::{Hit, QueryForm, SearchIndex, SearchRequest};
+pub use search::{DenseHits, Hit, QueryForm, SearchIndex, SearchRequest};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
 pub const SCHEMA_VERSION: u32 = 4;

@@ -180,6 +180,7 @@ fn the_source_filter_keeps_to_one_document() {
     let opts = AskOptions {
         document: Some("boorman-review-2009".into()),
         top: Some(5),
+        ..AskOptions::default()
     };
     let a = answer::answer(
         real_index(),

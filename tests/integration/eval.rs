@@ -6,8 +6,9 @@ use ohwb_bot::commands::Bot;
 use ohwb_bot::config::AnswerConfig;
 use ohwb_bot::eval::{self, Questions};
 
-/// The retrieval floors: a little under what the pipeline reaches (hit@1 0.814, hit@3 0.965,
-/// out-of-scope declined 0.95), so a ranking regression fails CI.
+/// The retrieval floors on the original (dev) questions: a little under what the pipeline
+/// reaches (hit@1 0.802, hit@3 0.965, out-of-scope declined 0.95), so a ranking regression
+/// fails CI.
 #[test]
 fn eval_holds_its_floors_and_beats_the_baseline() {
     let questions =
@@ -15,23 +16,25 @@ fn eval_holds_its_floors_and_beats_the_baseline() {
             .unwrap();
     assert!(questions.answerable.len() >= 60 && questions.out_of_scope.len() >= 15);
     let corpus = ohwb_bot::corpus::load(&corpus_dir()).unwrap();
-    let report = eval::run(real_index(), &AnswerConfig::default(), &corpus, &questions).unwrap();
-    let ours = report.ours_passage;
+    let report = eval::run(
+        real_index(),
+        &AnswerConfig::default(),
+        &corpus,
+        &questions,
+        false,
+    )
+    .unwrap();
     let table = eval::render(&report, true);
-    assert!(ours.hit_at_1 >= 0.80, "{table}");
-    assert!(ours.hit_at_3 >= 0.93, "{table}");
+    let dev = report.split("dev").expect("all of questions.toml is dev");
+    assert!(report.split("test").is_none(), "{table}");
+    let ours = dev.ours_passage;
+    assert!(ours.hit_at_1 >= 0.78, "{table}");
+    assert!(ours.hit_at_3 >= 0.94, "{table}");
     assert!(ours.declined_out_of_scope >= 0.90, "{table}");
     assert!(ours.declined_answerable <= 0.05, "{table}");
-    let base = report.baseline_document;
-    assert!(
-        report.ours_document.hit_at_1 > base.hit_at_1 + 0.1,
-        "{table}"
-    );
-    assert!(report.ours_document.mrr > base.mrr, "{table}");
-    assert!(
-        report.sweep.len() >= 5,
-        "the threshold trade-off is reported"
-    );
+    let base = dev.baseline_document;
+    assert!(dev.ours_document.hit_at_1 > base.hit_at_1 + 0.1, "{table}");
+    assert!(dev.ours_document.mrr > base.mrr, "{table}");
 }
 
 #[test]
@@ -149,7 +152,15 @@ fn the_eval_command_prints_a_table_and_json() {
         &config,
         &["eval", "--json", questions.to_str().unwrap()],
     ));
-    for k in ["ours_passage", "ours_document", "baseline_document"] {
-        assert!(v[k]["hit_at_1"].is_f64() && v[k]["mrr"].is_f64(), "{k}");
+    let dev = &v["splits"][0];
+    assert_eq!(dev["split"], "dev");
+    for k in [
+        "ours_passage",
+        "lexical_passage",
+        "ours_document",
+        "baseline_document",
+    ] {
+        assert!(dev[k]["hit_at_1"].is_f64() && dev[k]["mrr"].is_f64(), "{k}");
+        assert!(dev[k]["answer_line_right"].is_f64(), "{k}");
     }
 }

@@ -1,0 +1,397 @@
+//! The answer line: the sentence (or introduced list) of the cited passages that best answers
+//! the question, by its words and by its meaning, made readable on its own.
+//!
+//! Invariants:
+//! - Every word is copied from a cited passage (its sentences, its heading, or its list items
+//!   joined with "; "), and the line ends with the number of the citation it came from.
+//! - Citation [1] gives the line unless it has nothing that answers and [2] clearly does.
+//! - A sentence that leans on the one before ("They…", "It…", "The same…") brings it along.
+//! - At most [`MAX_SUMMARY_CHARS`] characters.
+
+use std::collections::HashSet;
+
+use super::Citation;
+use crate::embed::dot;
+use crate::index::SearchIndex;
+use crate::query::{self, Concept};
+use crate::text::{sentences, truncate_words};
+use crate::Result;
+
+/// Longest answer line, in characters.
+pub const MAX_SUMMARY_CHARS: usize = 420;
+
+/// Weight of a sentence's cosine with the question beside its word coverage (0..1 each).
+const MEANING_WEIGHT: f32 = 1.0;
+/// A pick from [1] scoring at least this is good enough; [2] is not looked at.
+const GOOD_ENOUGH: f32 = 0.9;
+/// How much better [2]'s best must score to replace [1]'s.
+const SECOND_MARGIN: f32 = 0.25;
+/// Earlier sentences win near-ties: a passage usually says the main thing first.
+const POSITION_PENALTY: f32 = 0.01;
+/// Below this many words a sentence brings the next one along for context.
+const SHORT_WORDS: usize = 20;
+/// Bonus for a sentence holding the kind of thing the question asks for: a date for "when",
+/// a number for "how many" (a "when" answered without a date is almost never right, so these
+/// two weigh more than a word match)...
+const ANSWER_TYPE_BONUS: f32 = 0.6;
+/// ...and a name for "who", weaker because capitalised words are everywhere ("NHS").
+const NAME_BONUS: f32 = 0.3;
+/// Weight of a question concept that the section heading already names: every sentence of
+/// the passage is about it, so it says little about which sentence answers.
+const TOPIC_WEIGHT: f32 = 0.3;
+
+/// What kind of thing a question asks for, from its opening words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wants {
+    Date,
+    Number,
+    Name,
+    Anything,
+}
+
+fn wants(question: &str) -> Wants {
+    let q = format!(" {} ", question.to_lowercase());
+    let has = |ws: &[&str]| ws.iter().any(|w| q.contains(w));
+    if has(&[
+        " when ",
+        " what year",
+        " which year",
+        " what date",
+        " how long ago",
+    ]) {
+        Wants::Date
+    } else if has(&[
+        " how many",
+        " how much",
+        " what percentage",
+        " what proportion",
+        " what fraction",
+        " what share",
+        " how big",
+        " how long",
+        " what number",
+    ]) {
+        Wants::Number
+    } else if has(&[" who ", " whose ", " which organisation", " which body"]) {
+        Wants::Name
+    } else {
+        Wants::Anything
+    }
+}
+
+const MONTHS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// Whether `sentence` holds what `w` asks for.
+fn has_answer_type(sentence: &str, w: Wants) -> bool {
+    let words: Vec<&str> = sentence
+        .split(|c: char| !c.is_alphanumeric() && c != '%')
+        .filter(|t| !t.is_empty())
+        .collect();
+    let year = |t: &str| t.len() == 4 && (t.starts_with("19") || t.starts_with("20"));
+    match w {
+        Wants::Date => words
+            .iter()
+            .any(|t| year(t) || MONTHS.contains(&t.to_lowercase().as_str())),
+        Wants::Number => words
+            .iter()
+            .any(|t| t.chars().next().is_some_and(|c| c.is_ascii_digit()) && !year(t)),
+        // A capitalised word after the first: a person or an organisation.
+        Wants::Name => words
+            .iter()
+            .skip(1)
+            .any(|t| t.chars().next().is_some_and(char::is_uppercase)),
+        Wants::Anything => false,
+    }
+}
+
+/// Openings that refer back to the previous sentence.
+const LEANS_BACK: &[&str] = &[
+    "they ",
+    "it ",
+    "its ",
+    "this ",
+    "these ",
+    "those ",
+    "that ",
+    "the same ",
+    "he ",
+    "she ",
+    "his ",
+    "her ",
+    "their ",
+    "both ",
+    "such ",
+    "there ",
+    "also ",
+    "however",
+    "instead",
+    "in it",
+    "in this",
+    "in these",
+    "here ",
+];
+
+/// One candidate for the line: a sentence, or a heading with its list.
+struct Unit {
+    citation: usize,
+    sentence: usize,
+    /// `Some` for a list line, which is used whole.
+    whole: Option<String>,
+    text: String,
+}
+
+/// Builds the answer line for `citations` (best first). `vector` is the question's sentence
+/// vector; without it (lexical mode) sentences are scored by their words only.
+pub fn answer_line(
+    index: &SearchIndex,
+    question: &str,
+    citations: &[Citation],
+    concepts: &[Concept],
+    vector: Option<&[f32]>,
+) -> Result<String> {
+    let want = wants(question);
+    let Some(first) = citations.first() else {
+        return Ok(String::new());
+    };
+    let mut best = best_unit(index, 0, first, concepts, vector, want)?;
+    if best.as_ref().is_none_or(|(s, _)| *s < GOOD_ENOUGH) {
+        if let Some(second) = citations.get(1) {
+            let other = best_unit(index, 1, second, concepts, vector, want)?;
+            if let (Some((s2, _)), Some((s1, _))) = (&other, &best) {
+                if *s2 > *s1 + SECOND_MARGIN {
+                    best = other;
+                }
+            }
+        }
+    }
+    let Some((_, unit)) = best else {
+        return Ok(String::new());
+    };
+    let passage = &citations[unit.citation].text;
+    let sents = sentences(passage);
+    let text = match unit.whole {
+        Some(line) => line,
+        None => {
+            let si = unit.sentence;
+            let mut text = unit.text.clone();
+            let mut last = sents.get(si).copied().unwrap_or_default();
+            if si > 0 && leans_back(&text) {
+                if let Some(prev) = sents.get(si - 1) {
+                    text = format!("{prev} {text}");
+                }
+            }
+            if text.split_whitespace().count() < SHORT_WORDS {
+                if let Some(next) = sents.get(si + 1) {
+                    text.push(' ');
+                    text.push_str(next);
+                    last = next;
+                }
+            }
+            // "…built on four strategic drivers. They are:" is only useful with its list.
+            if let Some(end) = passage.find(last).map(|i| i + last.len()) {
+                if let Some(list) = list_after(passage, end, &text) {
+                    text.push(' ');
+                    text.push_str(&list);
+                }
+            }
+            text
+        }
+    };
+    let text = text
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_start_matches(|c: char| c == '-' || c.is_ascii_digit() || c == '.' || c == ' ')
+        .to_string();
+    let marker = format!(" [{}]", unit.citation + 1);
+    Ok(format!(
+        "{}{marker}",
+        truncate_words(&text, MAX_SUMMARY_CHARS - marker.len())
+    ))
+}
+
+fn leans_back(sentence: &str) -> bool {
+    let lower = sentence.trim_start().to_lowercase();
+    LEANS_BACK.iter().any(|w| lower.starts_with(w))
+}
+
+/// The best unit of one citation and its score (word coverage + meaning), if it has any.
+fn best_unit(
+    index: &SearchIndex,
+    ci: usize,
+    c: &Citation,
+    concepts: &[Concept],
+    vector: Option<&[f32]>,
+    want: Wants,
+) -> Result<Option<(f32, Unit)>> {
+    // Concepts the heading names are the passage's topic: down-weighted, so the sentence that
+    // adds what the question asks about wins over the one that restates the topic.
+    let heading: HashSet<String> = index.analyze(&c.section).into_iter().collect();
+    let heading: HashSet<&str> = heading.iter().map(String::as_str).collect();
+    let focused: Vec<Concept> = concepts
+        .iter()
+        .map(|k| {
+            let mut k = k.clone();
+            if k.covered_by(&heading) > 0.0 {
+                k.weight *= TOPIC_WEIGHT;
+            }
+            k
+        })
+        .collect();
+    let mut units = Vec::new();
+    // A passage that is only a list ("The seven elements…" → "1. …") is introduced by its
+    // heading: "Heading: item; item; …" is its answer line.
+    if let Some(list) = list_after(&c.text, 0, ":") {
+        let heading = c.section.rsplit(" › ").next().unwrap_or_default();
+        let line = format!("{heading}: {list}");
+        units.push(Unit {
+            citation: ci,
+            sentence: 0,
+            whole: Some(line.clone()),
+            text: line,
+        });
+    }
+    for (si, s) in sentences(&c.text).iter().enumerate() {
+        units.push(Unit {
+            citation: ci,
+            sentence: si,
+            whole: None,
+            text: s.to_string(),
+        });
+    }
+    let meanings: Vec<f32> = match vector {
+        Some(q) if !units.is_empty() => {
+            let texts: Vec<&str> = units.iter().map(|u| u.text.as_str()).collect();
+            index
+                .embedder()
+                .embed_batch(&texts)?
+                .iter()
+                .map(|v| dot(q, v).max(0.0))
+                .collect()
+        }
+        _ => vec![0.0; units.len()],
+    };
+    let scored = units.into_iter().zip(meanings).map(|(u, meaning)| {
+        let terms: HashSet<String> = index.analyze(&u.text).into_iter().collect();
+        let present: HashSet<&str> = terms.iter().map(String::as_str).collect();
+        let words = query::coverage(&focused, &present);
+        let kind = match (has_answer_type(&u.text, want), want) {
+            (false, _) => 0.0,
+            (true, Wants::Name) => NAME_BONUS,
+            (true, _) => ANSWER_TYPE_BONUS,
+        };
+        let score = words + MEANING_WEIGHT * meaning + kind - POSITION_PENALTY * u.sentence as f32;
+        (score, u)
+    });
+    Ok(
+        scored.fold(None, |best: Option<(f32, Unit)>, (s, u)| match best {
+            Some((b, _)) if b >= s => best,
+            _ => Some((s, u)),
+        }),
+    )
+}
+
+/// The list that `picked` introduces, flattened: either `picked` ends with ':' or the next
+/// line of `passage` (from byte `from`) is a short lead ending with ':'. List items that name
+/// a thing before a colon ("Relationships: supporting each other…") keep just the name.
+fn list_after(passage: &str, from: usize, picked: &str) -> Option<String> {
+    let rest = passage.get(from..)?;
+    let mut lines = rest.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut out = String::new();
+    if !picked.trim_end().ends_with(':') {
+        let lead = lines.next()?;
+        if !lead.ends_with(':') || lead.split_whitespace().count() > 25 {
+            return None;
+        }
+        out.push_str(lead);
+        out.push(' ');
+    }
+    let marker = |l: &str| -> Option<usize> {
+        if let Some(r) = l.strip_prefix("- ") {
+            return Some(l.len() - r.len());
+        }
+        let digits = l.chars().take_while(char::is_ascii_digit).count();
+        (digits > 0 && l[digits..].starts_with(". ")).then_some(digits + 2)
+    };
+    let items: Vec<&str> = lines
+        .map_while(|l| marker(l).map(|m| &l[m..]))
+        .map(|item| item.split_once(": ").map_or(item, |(name, _)| name))
+        .map(|item| item.trim_end_matches('.'))
+        .collect();
+    if items.is_empty() {
+        return None;
+    }
+    out.push_str(&items.join("; "));
+    out.push('.');
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn introduced_lists_are_flattened_into_the_answer_line() {
+        let p = "There are two drivers. They are:\n\n1. Growing services.\n2. Growing people: the OH workforce.\n\nMore text.";
+        let end = p.find("drivers.").unwrap() + "drivers.".len();
+        assert_eq!(
+            list_after(p, end, "There are two drivers.").as_deref(),
+            Some("They are: Growing services; Growing people.")
+        );
+        let end = p.find("They are:").unwrap() + "They are:".len();
+        assert_eq!(
+            list_after(p, end, "They are:").as_deref(),
+            Some("Growing services; Growing people.")
+        );
+        assert_eq!(list_after("No list. Here.", 8, "No list."), None);
+    }
+
+    #[test]
+    fn the_kind_of_answer_is_read_from_the_question() {
+        assert_eq!(wants("when was it launched"), Wants::Date);
+        assert_eq!(
+            wants("how many recommendations did boorman make"),
+            Wants::Number
+        );
+        assert_eq!(wants("who wrote the foreword"), Wants::Name);
+        assert_eq!(wants("what is OHWB"), Wants::Anything);
+        assert!(has_answer_type(
+            "It was launched in June 2022.",
+            Wants::Date
+        ));
+        assert!(!has_answer_type("It was launched last year.", Wants::Date));
+        assert!(has_answer_type(
+            "There were 20 recommendations.",
+            Wants::Number
+        ));
+        assert!(!has_answer_type("It dates from 2009.", Wants::Number));
+        assert!(has_answer_type(
+            "The foreword is by Em Wilkinson-Brice.",
+            Wants::Name
+        ));
+        assert!(!has_answer_type("It has a foreword.", Wants::Name));
+    }
+
+    #[test]
+    fn sentences_that_refer_back_are_recognised() {
+        assert!(leans_back("They were published in 2022."));
+        assert!(leans_back("The same page says more."));
+        assert!(leans_back("  It is a roadmap."));
+        assert!(!leans_back("Theresa May commissioned it."));
+        assert!(!leans_back("Items are listed."));
+    }
+}

@@ -1,0 +1,283 @@
+//! Turns a staff question into an [`Answer`]: a short answer line built from the best passage,
+//! and numbered citations. The steps live in their own modules: [`retrieve`] (lexical and
+//! dense rankings, fused), [`decide`] (answer or decline, on both kinds of evidence) and
+//! `line` (the answer line).
+//!
+//! Invariants:
+//! - Every word of `summary` is copied from a cited passage (its sentences, its heading, or
+//!   its list items joined with "; "); nothing is generated.
+//! - `answered` is false, and there are no citations, when neither the question's own words
+//!   nor its meaning are matched well enough by the best passage: a wrong citation given with
+//!   confidence is worse than "not covered".
+//! - Any input string is a valid question: quotes, operators, field syntax, emoji and very long
+//!   text are only words. Nothing here panics on user input.
+//! - The result is plain data: rendering (Discord, console, JSON) belongs to the front ends.
+
+mod decide;
+mod line;
+mod retrieve;
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use crate::config::AnswerConfig;
+use crate::index::{Hit, SearchIndex};
+use crate::query::{self, Concept};
+use crate::Result;
+pub use decide::{decide, Evidence, PARAPHRASE_COSINE};
+pub use line::MAX_SUMMARY_CHARS;
+pub use retrieve::{retrieve, Candidate, Mode, Retrieved};
+
+/// Words too common in this corpus to make a question answerable on their own: a question must
+/// match at least one word outside this list.
+const GENERIC: &[&str] = &[
+    "nhs", "staff", "health", "work", "people", "servic", "organis", "england", "support", "wellb",
+    "new", "year", "plan", "look", "help", "make",
+];
+
+/// A fragment of passage text with the byte ranges of the words that matched the question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snippet {
+    /// Plain text.
+    pub text: String,
+    /// Byte ranges into `text`, sorted, non-overlapping.
+    pub highlights: Vec<Range<usize>>,
+}
+
+impl Snippet {
+    /// The text with each highlight wrapped in `open` … `close` (for example `**` … `**`).
+    /// `escape` is applied to every piece of the original text, never to the markers.
+    pub fn marked(&self, open: &str, close: &str, escape: impl Fn(&str) -> String) -> String {
+        let mut out = String::new();
+        let mut at = 0;
+        for r in &self.highlights {
+            if r.start < at || r.end > self.text.len() {
+                continue;
+            }
+            out.push_str(&escape(&self.text[at..r.start]));
+            out.push_str(open);
+            out.push_str(&escape(&self.text[r.clone()]));
+            out.push_str(close);
+            at = r.end;
+        }
+        out.push_str(&escape(&self.text[at..]));
+        out
+    }
+}
+
+/// One cited passage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Citation {
+    /// 1-based position, best first.
+    pub rank: usize,
+    /// Stable passage id.
+    pub passage_id: String,
+    /// Document slug (what `source` filters take).
+    pub doc_slug: String,
+    /// Document title.
+    pub document: String,
+    /// Section path, `A › B`.
+    pub section: String,
+    /// Link to the source.
+    pub url: String,
+    /// Retrieval score (higher is better; comparable only within one answer).
+    pub score: f32,
+    /// The best fragment, with matched words marked.
+    pub snippet: Snippet,
+    /// The full passage text.
+    pub text: String,
+}
+
+/// The answer to one question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The question as asked.
+    pub question: String,
+    /// Whether the corpus covers the question.
+    pub answered: bool,
+    /// One or two sentences from the best passage, or a "not covered" message.
+    pub summary: String,
+    /// Best first; empty when not answered.
+    pub citations: Vec<Citation>,
+    /// How the question was read, for `--explain`.
+    pub explain: Explain,
+}
+
+/// Why an answer came out as it did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Explain {
+    /// How each idea in the question was read: its stems, and any thesaurus or typo
+    /// alternatives (`msk → musculoskelet (thesaurus)`).
+    pub terms: Vec<String>,
+    /// Search terms (own and alternative) the best passage contains.
+    pub matched: Vec<String>,
+    /// Share of `terms` in `matched`, each term weighted by its rarity (IDF), so that missing a
+    /// distinctive word ("parking") counts for more than missing a common one ("hospital").
+    pub coverage: f32,
+    /// Cosine of the question with the best passage (0 in lexical mode).
+    pub cosine: f32,
+    /// Standard deviations by which the best cosine stands above the corpus mean.
+    pub standout: f32,
+    /// The best passage's rank in the lexical ranking, if it has one.
+    pub lexical_rank: Option<usize>,
+    /// Its rank in the dense ranking, if in the top [`retrieve::DEPTH`].
+    pub dense_rank: Option<usize>,
+    /// Why the question was declined, if it was.
+    pub declined_because: Option<String>,
+}
+
+/// What the caller wants besides the question.
+#[derive(Debug, Clone, Default)]
+pub struct AskOptions {
+    /// Restrict to one document slug.
+    pub document: Option<String>,
+    /// Override the configured number of citations.
+    pub top: Option<usize>,
+    /// Rankings to use (hybrid unless `eval` compares).
+    pub mode: Mode,
+}
+
+/// The message for a question the corpus does not cover.
+pub const NOT_COVERED: &str = "The Growing OHWB Together strategy and its background documents \
+do not seem to cover that, so I won't guess. Use /sources to see what I can answer from.";
+/// The message for a question with no searchable words.
+pub const EMPTY_QUESTION: &str =
+    "Please ask a question in words, for example: how will occupational health become easier to reach?";
+
+/// Answers `question` from `index`. Blocking: call it under `spawn_blocking` from async code.
+pub fn answer(
+    index: &SearchIndex,
+    question: &str,
+    config: &AnswerConfig,
+    opts: &AskOptions,
+) -> Result<Answer> {
+    let top = opts.top.unwrap_or(config.top).clamp(1, 10);
+    let concepts = query::analyse(index, question);
+    let mut explain = Explain {
+        terms: concepts.iter().map(Concept::describe).collect(),
+        ..Explain::default()
+    };
+    let declined = |explain: Explain, summary: &str| Answer {
+        question: question.to_string(),
+        answered: false,
+        summary: summary.to_string(),
+        citations: Vec::new(),
+        explain,
+    };
+    if concepts.is_empty() {
+        explain.declined_because = Some("the question has no searchable words".into());
+        return Ok(declined(explain, EMPTY_QUESTION));
+    }
+    let semantic = opts.mode == Mode::Hybrid;
+    let vector = if semantic {
+        Some(index.embedder().embed(question)?)
+    } else {
+        None
+    };
+    let found = retrieve(
+        index,
+        &concepts,
+        vector.as_deref(),
+        opts.document.clone(),
+        opts.mode,
+    )?;
+    let Some(best) = found.candidates.first() else {
+        explain.declined_because = Some("no passage contains any of the question's words".into());
+        return Ok(declined(explain, NOT_COVERED));
+    };
+    let generic: HashSet<String> = GENERIC.iter().flat_map(|w| index.analyze(w)).collect();
+    // A passage must cover an idea of the question that is not just a corpus-wide word: a
+    // concept with an own word outside GENERIC, covered by its words or an alternative.
+    let specific = |h: &Hit| {
+        let present: HashSet<&str> = h.matched.iter().map(String::as_str).collect();
+        concepts
+            .iter()
+            .any(|c| c.stems.iter().any(|s| !generic.contains(s)) && c.covered_by(&present) > 0.0)
+    };
+    let evidence = Evidence {
+        coverage: best.coverage,
+        specific: specific(&best.hit),
+        cosine: best.cosine,
+        standout: found.standout,
+    };
+    explain.matched = best.hit.matched.clone();
+    explain.coverage = best.coverage;
+    explain.cosine = best.cosine;
+    explain.standout = found.standout;
+    explain.lexical_rank = best.lexical_rank;
+    explain.dense_rank = best.dense_rank;
+    if let Err(why) = decide(&evidence, config, semantic) {
+        explain.declined_because = Some(why);
+        return Ok(declined(explain, NOT_COVERED));
+    }
+    let lexical_floor = found
+        .candidates
+        .iter()
+        .map(|c| c.lexical)
+        .fold(0.0f32, f32::max)
+        * config.min_relative_score;
+    // After the first, a passage is cited for the words (its lexical score is close to the
+    // best one's and it covers part of the question) or for the meaning (it is nearly as
+    // close as the best passage).
+    let worth_citing = |c: &Candidate| {
+        let by_words = c.lexical >= lexical_floor
+            && c.coverage >= config.min_coverage / 2.0
+            && specific(&c.hit);
+        let by_meaning = semantic
+            && c.cosine >= PARAPHRASE_COSINE
+            && c.cosine >= best.cosine - CITE_COSINE_SLACK;
+        by_words || by_meaning
+    };
+    let citations: Vec<Citation> = std::iter::once(best)
+        .chain(found.candidates.iter().skip(1).filter(|c| worth_citing(c)))
+        .take(top)
+        .enumerate()
+        .map(|(i, c)| Citation {
+            rank: i + 1,
+            passage_id: c.hit.passage_id.clone(),
+            doc_slug: c.hit.doc_slug.clone(),
+            document: c.hit.document.clone(),
+            section: c.hit.section.clone(),
+            url: c.hit.url.clone(),
+            score: if semantic { c.fused } else { c.lexical },
+            snippet: Snippet {
+                text: c.hit.snippet.0.clone(),
+                highlights: c.hit.snippet.1.clone(),
+            },
+            text: c.hit.text.clone(),
+        })
+        .collect();
+    let summary = line::answer_line(index, question, &citations, &concepts, vector.as_deref())?;
+    Ok(Answer {
+        question: question.to_string(),
+        answered: true,
+        summary,
+        citations,
+        explain,
+    })
+}
+
+/// A later citation found by meaning must be within this cosine of the best passage's.
+const CITE_COSINE_SLACK: f32 = 0.08;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marked_snippets_escape_text_but_not_markers() {
+        let s = Snippet {
+            text: "a *b* c".into(),
+            highlights: std::iter::once(2..5).collect(),
+        };
+        assert_eq!(
+            s.marked("**", "**", |t| t.replace('*', "\\*")),
+            "a **\\*b\\*** c"
+        );
+        let bad = Snippet {
+            text: "abc".into(),
+            highlights: std::iter::once(1..9).collect(),
+        };
+        assert_eq!(bad.marked("[", "]", str::to_string), "abc");
+    }
+}
