@@ -4,6 +4,8 @@
 //! ```text
 //! index/gen-*/vectors.bin   OHWBVEC1, then per passage in corpus order: u16 id length, id,
 //!                           DIM f32 (all little-endian)
+//! index/gen-*/phrasings.bin the same format, one record per (passage, phrasing of its
+//!                           section): several records may share a passage id
 //! index/vector-cache.bin    OHWBVC01, the model id (16 ASCII hex), then per text: the SHA-256
 //!                           of the exact text and DIM f32
 //! ```
@@ -21,6 +23,8 @@ use crate::{Error, Result};
 
 /// A generation's passage vectors.
 pub const PASSAGES: &str = "vectors.bin";
+/// A generation's phrasing vectors, keyed by the passage they point at.
+pub const PHRASINGS: &str = "phrasings.bin";
 /// The build cache, directly in the index directory.
 pub const CACHE: &str = "vector-cache.bin";
 const PASSAGES_MAGIC: &[u8; 8] = b"OHWBVEC1";
@@ -37,9 +41,11 @@ fn floats(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
 }
 
-/// Embeds `(id, text)` pairs (through the cache) and writes them to `gen_dir/vectors.bin`.
+/// Embeds `(id, text)` pairs (through the cache) and writes them to `gen_dir/file`
+/// ([`PASSAGES`] or [`PHRASINGS`]).
 pub fn write_passages(
     gen_dir: &Path,
+    file: &str,
     passages: &[(&str, String)],
     embedder: &Embedder,
 ) -> Result<()> {
@@ -53,13 +59,13 @@ pub fn write_passages(
         bytes.extend_from_slice(id);
         push_floats(&mut bytes, v);
     }
-    let path = gen_dir.join(PASSAGES);
+    let path = gen_dir.join(file);
     std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
 }
 
-/// Reads `gen_dir/vectors.bin`: passage ids in corpus order, and their vectors concatenated.
-pub fn read_passages(gen_dir: &Path) -> Result<(Vec<String>, Vec<f32>)> {
-    let path = gen_dir.join(PASSAGES);
+/// Reads `gen_dir/file`: passage ids in file order, and their vectors concatenated.
+pub fn read_passages(gen_dir: &Path, file: &str) -> Result<(Vec<String>, Vec<f32>)> {
+    let path = gen_dir.join(file);
     let bad = |message: &str| Error::BadIndex {
         path: path.clone(),
         message: format!("{message}; run `ohwb-bot index` to rebuild"),
@@ -143,15 +149,15 @@ mod tests {
             ("a/b/1", "first text".to_string()),
             ("a/b/2", "second".into()),
         ];
-        write_passages(dir.path(), &passages, &m).unwrap();
-        let (ids, v) = read_passages(dir.path()).unwrap();
+        write_passages(dir.path(), PASSAGES, &passages, &m).unwrap();
+        let (ids, v) = read_passages(dir.path(), PASSAGES).unwrap();
         assert_eq!(ids, vec!["a/b/1", "a/b/2"]);
         assert_eq!(v.len(), 2 * DIM);
         assert_eq!(&v[..DIM], &m.embed("first text").unwrap()[..]);
         let path = dir.path().join(PASSAGES);
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
-        let e = read_passages(dir.path()).unwrap_err().to_string();
+        let e = read_passages(dir.path(), PASSAGES).unwrap_err().to_string();
         assert!(e.contains("truncated"), "{e}");
     }
 

@@ -14,8 +14,10 @@
 //! - Only `.md` files are documents; hidden files and directories are skipped.
 
 mod passages;
+pub mod phrasings;
 pub mod thesaurus;
 
+pub use phrasings::Phrasings;
 pub use thesaurus::Thesaurus;
 
 use std::fmt;
@@ -148,6 +150,8 @@ pub struct Corpus {
     pub problems: Vec<Problem>,
     /// Query expansions from `thesaurus.toml` (empty when the file is absent).
     pub thesaurus: Thesaurus,
+    /// Ways staff ask for each section, from `phrasings.toml` (empty when absent).
+    pub phrasings: Phrasings,
     /// The trust's additions to the safety phrases, from `safety/phrases.toml` (`None` when it
     /// is missing or invalid; that is also a problem).
     pub safety_phrases: Option<crate::safety::Phrases>,
@@ -207,8 +211,32 @@ pub fn load(dir: &Path) -> Result<Corpus> {
     if let Some(t) = load_side_file(dir, thesaurus::FILE, Thesaurus::parse, &mut corpus.problems)? {
         corpus.thesaurus = t;
     }
+    if let Some(p) = load_side_file(dir, phrasings::FILE, Phrasings::parse, &mut corpus.problems)? {
+        check_phrasings(&mut corpus, p);
+    }
     load_safety_files(dir, &mut corpus)?;
     Ok(corpus)
+}
+
+/// Keeps the phrasings of sections that exist; one naming no section is a problem (a heading
+/// was renamed, or the id has a typo), reported at its line.
+fn check_phrasings(corpus: &mut Corpus, p: Phrasings) {
+    let known: std::collections::HashSet<&str> = corpus
+        .documents
+        .iter()
+        .flat_map(|d| d.passages.iter())
+        .map(|p| phrasings::section_of(&p.id))
+        .collect();
+    for (id, _, line) in &p.sections {
+        if !known.contains(id.as_str()) {
+            corpus.problems.push(Problem {
+                path: PathBuf::from(phrasings::FILE),
+                line: *line,
+                message: format!("phrasings: no section has the id {id:?}"),
+            });
+        }
+    }
+    corpus.phrasings = p;
 }
 
 /// The trust's safety files are required: distress detection must never change because a file

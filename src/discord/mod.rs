@@ -163,7 +163,7 @@ fn option_values(
 ) {
     for o in opts {
         let value = match &o.value {
-            CommandDataOptionValue::String(s) => Value::Str(s.clone()),
+            CommandDataOptionValue::String(s) => Value::Str(without_mentions(s)),
             CommandDataOptionValue::Boolean(b) => Value::Bool(*b),
             CommandDataOptionValue::Integer(n) => Value::Int(*n),
             CommandDataOptionValue::Autocomplete { value, .. } => Value::Str(value.clone()),
@@ -176,6 +176,40 @@ fn option_values(
         };
         out.insert(o.name.clone(), value);
     }
+}
+
+/// `text` without Discord's mention syntax (`<@id>`, `<@!id>`, `<@&id>`, `<#id>`,
+/// `@everyone`, `@here`): they name people and channels, not what is asked, and their digits
+/// would otherwise count as words of the question.
+fn without_mentions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let body = tail[1..].split('>').next().unwrap_or_default();
+        let id = body.trim_start_matches(['@', '!', '&', '#']);
+        let is_mention = body.len() > id.len()
+            && !id.is_empty()
+            && id.chars().all(|c| c.is_ascii_digit())
+            && tail.len() > body.len() + 1;
+        if is_mention {
+            rest = &tail[body.len() + 2..];
+        } else {
+            out.push('<');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out.split(' ')
+        .filter(|w| {
+            !matches!(
+                w.trim_matches(|c: char| !c.is_alphanumeric() && c != '@'),
+                "@everyone" | "@here"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The command layer's view of an interaction: roles and a display name, no ids.
@@ -385,5 +419,24 @@ impl Handler {
         if let Err(e) = cmd.create_response(&ctx.http, response).await {
             tracing::warn!(command = %cmd.data.name, error = %e, "could not send suggestions");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mention_syntax_is_not_part_of_a_question() {
+        assert_eq!(
+            without_mentions("@everyone how <@6000> do i <@!12> ask <@&5> in <#77>? @here"),
+            "how  do i  ask  in ?"
+        );
+        assert_eq!(
+            without_mentions("a <b> and 3 < 4 and <@x>"),
+            "a <b> and 3 < 4 and <@x>"
+        );
+        assert_eq!(without_mentions("trailing <@"), "trailing <@");
+        assert_eq!(without_mentions("email me@here.com"), "email me@here.com");
     }
 }

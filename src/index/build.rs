@@ -14,6 +14,7 @@ use super::{
     fingerprint, hex, read_manifest, schema, DocInfo, Manifest, DISTRESS_RECALL_TARGET, MANIFEST,
     SCHEMA_VERSION,
 };
+use crate::corpus::phrasings::section_of;
 use crate::corpus::{self, Corpus};
 use crate::embed::Embedder;
 use crate::safety::{self, Detector};
@@ -148,7 +149,18 @@ fn build_locked(
         .flat_map(|d| d.passages.iter())
         .map(|p| (p.id.as_str(), format!("{}: {}", p.section_path(), p.text)))
         .collect();
-    vectors::write_passages(&gen_dir, &passages, embedder)?;
+    vectors::write_passages(&gen_dir, vectors::PASSAGES, &passages, embedder)?;
+    // Each phrasing points at every passage of its section.
+    let phrasings: Vec<(&str, String)> = corpus
+        .documents
+        .iter()
+        .flat_map(|d| d.passages.iter())
+        .flat_map(|p| {
+            let asks = corpus.phrasings.of(section_of(&p.id));
+            asks.iter().map(move |a| (p.id.as_str(), a.clone()))
+        })
+        .collect();
+    vectors::write_passages(&gen_dir, vectors::PHRASINGS, &phrasings, embedder)?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "passage vectors");
     let t = Instant::now();
     // The loader already refused missing or invalid safety files; `unwrap_or_default` only
@@ -172,6 +184,7 @@ fn build_locked(
     };
     let used: Vec<&str> = passages
         .iter()
+        .chain(&phrasings)
         .map(|(_, t)| t.as_str())
         .chain(examples.iter().map(|e| e.text.as_str()))
         .collect();
