@@ -9,12 +9,16 @@
 //! - [`index`]: builds, stores and searches the tantivy passage index under `index/`.
 //! - [`query`]: reads a question into concepts, with thesaurus and typo alternatives.
 //! - [`answer`]: turns a question into an [`answer::Answer`]: a short answer line and citations.
+//! - [`answer_units`]: cuts a passage into the pieces an answer line is chosen from (the index
+//!   embeds them; the answer builder scores them).
 //! - [`config`]: `config.toml`, with defaults for every key.
 //! - [`resources`]: resource links posted by OH teams, stored as corpus files.
-//! - [`eval`]: retrieval scores on a questions file, beside a naive baseline.
+//! - [`eval`]: retrieval and answer-line scores on a questions file per split, beside the
+//!   lexical-only ranking and a naive baseline; distress detection scores.
 //! - [`safety`]: recognises distress (a classifier on sentence vectors, plus reviewed phrases) and
 //!   help-seeking in a message.
-//! - [`vectors`]: passage vectors in each index generation, and the build's vector cache.
+//! - [`vectors`]: passage, phrasing and answer-piece vectors in each index generation, and the
+//!   build's vector cache.
 //! - [`reply`]: what the bot says, as plain data for any front end to render.
 //! - [`commands`]: the chat commands (`/ask`, `/sources`, …), shared by every front end.
 //! - [`console`]: the same commands from lines of text, for trying the bot without Discord.
@@ -26,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod answer;
+pub mod answer_units;
 pub mod commands;
 pub mod config;
 pub mod console;

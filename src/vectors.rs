@@ -6,6 +6,10 @@
 //!                           DIM f32 (all little-endian)
 //! index/gen-*/phrasings.bin the same format, one record per (passage, phrasing of its
 //!                           section): several records may share a passage id
+//! index/gen-*/units.bin     OHWBUNI1, u32 passage count N, then N × (u64 byte offset, u16
+//!                           count), then per passage in corpus order the vectors of its
+//!                           answer pieces (`answer_units`): read per cited passage, never
+//!                           loaded whole, so a 100k-passage corpus costs no memory for them
 //! index/vector-cache.bin    OHWBVC01, the model id (16 ASCII hex), then per text: the SHA-256
 //!                           of the exact text and DIM f32
 //! ```
@@ -29,6 +33,9 @@ pub const PHRASINGS: &str = "phrasings.bin";
 pub const CACHE: &str = "vector-cache.bin";
 const PASSAGES_MAGIC: &[u8; 8] = b"OHWBVEC1";
 const CACHE_MAGIC: &[u8; 8] = b"OHWBVC01";
+const UNITS_MAGIC: &[u8; 8] = b"OHWBUNI1";
+/// A generation's answer-piece vectors.
+pub const UNITS: &str = "units.bin";
 
 fn push_floats(bytes: &mut Vec<u8>, v: &[f32]) {
     v.iter()
@@ -87,6 +94,78 @@ pub fn read_passages(gen_dir: &Path, file: &str) -> Result<(Vec<String>, Vec<f32
         rest = tail;
     }
     Ok((ids, vectors))
+}
+
+/// Embeds the answer pieces of every passage (through the cache), in corpus order, and writes
+/// them to `gen_dir/units.bin`.
+pub fn write_units(gen_dir: &Path, pieces: &[Vec<String>], embedder: &Embedder) -> Result<()> {
+    let all: Vec<&str> = pieces.iter().flatten().map(String::as_str).collect();
+    let vectors = embedder.embed_cached(&all)?;
+    let table = 12 + pieces.len() * 10;
+    let mut bytes = Vec::with_capacity(table + all.len() * DIM * 4);
+    bytes.extend_from_slice(UNITS_MAGIC);
+    bytes.extend_from_slice(&(pieces.len() as u32).to_le_bytes());
+    let mut offset = table as u64;
+    for p in pieces {
+        bytes.extend_from_slice(&offset.to_le_bytes());
+        bytes.extend_from_slice(&(p.len().min(u16::MAX as usize) as u16).to_le_bytes());
+        offset += (p.len() * DIM * 4) as u64;
+    }
+    for v in &vectors {
+        push_floats(&mut bytes, v);
+    }
+    let path = gen_dir.join(UNITS);
+    std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
+}
+
+/// `units.bin` of one generation, open for reading one passage's vectors at a time.
+pub struct UnitVectors {
+    file: std::fs::File,
+    /// Per passage (corpus order): byte offset and number of vectors.
+    table: Vec<(u64, u16)>,
+}
+
+impl UnitVectors {
+    /// Opens `gen_dir/units.bin` and reads its table.
+    pub fn open(gen_dir: &Path) -> Result<UnitVectors> {
+        use std::io::Read;
+        let path = gen_dir.join(UNITS);
+        let bad = |message: &str| Error::BadIndex {
+            path: path.clone(),
+            message: format!("{message}; run `ohwb-bot index` to rebuild"),
+        };
+        let mut file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let mut head = [0u8; 12];
+        file.read_exact(&mut head).map_err(|_| bad("truncated"))?;
+        if &head[..8] != UNITS_MAGIC {
+            return Err(bad("not a vector file"));
+        }
+        let n = u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize;
+        let mut raw = vec![0u8; n * 10];
+        file.read_exact(&mut raw).map_err(|_| bad("truncated"))?;
+        let table = raw
+            .chunks_exact(10)
+            .map(|c| {
+                let offset = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
+                (offset, u16::from_le_bytes([c[8], c[9]]))
+            })
+            .collect();
+        Ok(UnitVectors { file, table })
+    }
+
+    /// The vectors of the answer pieces of the passage at position `i` (corpus order), or
+    /// `None` when the file does not have them (damaged: the caller scores by words alone).
+    pub fn get(&self, i: usize) -> Option<Vec<Vec<f32>>> {
+        use std::os::unix::fs::FileExt;
+        let &(offset, count) = self.table.get(i)?;
+        let mut buf = vec![0u8; count as usize * DIM * 4];
+        self.file.read_exact_at(&mut buf, offset).ok()?;
+        Some(
+            buf.chunks_exact(DIM * 4)
+                .map(|v| floats(v).collect())
+                .collect(),
+        )
+    }
 }
 
 /// Gives `embedder` the vectors the last build in `index_dir` computed, when they came from

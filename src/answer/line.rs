@@ -11,6 +11,7 @@
 use std::collections::HashSet;
 
 use super::Citation;
+use crate::answer_units::{answer_units, list_after, AnswerUnit};
 use crate::embed::dot;
 use crate::index::SearchIndex;
 use crate::query::{self, Concept};
@@ -21,7 +22,9 @@ use crate::Result;
 pub const MAX_SUMMARY_CHARS: usize = 420;
 
 /// Weight of a sentence's cosine with the question beside its word coverage (0..1 each).
-const MEANING_WEIGHT: f32 = 1.0;
+/// Chosen on dev with the other weights here (0, 0.25, 0.5, 1, 2): words decide, meaning
+/// breaks their ties.
+const MEANING_WEIGHT: f32 = 0.5;
 /// A pick from [1] scoring at least this is good enough; [2] is not looked at.
 const GOOD_ENOUGH: f32 = 0.9;
 /// How much better [2]'s best must score to replace [1]'s.
@@ -36,10 +39,6 @@ const SHORT_WORDS: usize = 20;
 const ANSWER_TYPE_BONUS: f32 = 0.6;
 /// ...and a name for "who", weaker because capitalised words are everywhere ("NHS").
 const NAME_BONUS: f32 = 0.3;
-/// Weight of a question concept that the section heading already names: every sentence of
-/// the passage is about it, so it says little about which sentence answers.
-const TOPIC_WEIGHT: f32 = 0.3;
-
 /// What kind of thing a question asks for, from its opening words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wants {
@@ -144,15 +143,6 @@ const LEANS_BACK: &[&str] = &[
     "here ",
 ];
 
-/// One candidate for the line: a sentence, or a heading with its list.
-struct Unit {
-    citation: usize,
-    sentence: usize,
-    /// `Some` for a list line, which is used whole.
-    whole: Option<String>,
-    text: String,
-}
-
 /// Builds the answer line for `citations` (best first). `vector` is the question's sentence
 /// vector; without it (lexical mode) sentences are scored by their words only.
 pub fn answer_line(
@@ -166,25 +156,25 @@ pub fn answer_line(
     let Some(first) = citations.first() else {
         return Ok(String::new());
     };
-    let mut best = best_unit(index, 0, first, concepts, vector, want)?;
-    if best.as_ref().is_none_or(|(s, _)| *s < GOOD_ENOUGH) {
+    let mut best = best_unit(index, 0, first, concepts, vector, want);
+    if best.as_ref().is_none_or(|(s, _, _)| *s < GOOD_ENOUGH) {
         if let Some(second) = citations.get(1) {
-            let other = best_unit(index, 1, second, concepts, vector, want)?;
-            if let (Some((s2, _)), Some((s1, _))) = (&other, &best) {
+            let other = best_unit(index, 1, second, concepts, vector, want);
+            if let (Some((s2, _, _)), Some((s1, _, _))) = (&other, &best) {
                 if *s2 > *s1 + SECOND_MARGIN {
                     best = other;
                 }
             }
         }
     }
-    let Some((_, unit)) = best else {
+    let Some((_, ci, unit)) = best else {
         return Ok(String::new());
     };
-    let passage = &citations[unit.citation].text;
+    let passage = &citations[ci].text;
     let sents = sentences(passage);
     let text = match unit.whole {
-        Some(line) => line,
-        None => {
+        true => unit.text,
+        false => {
             let si = unit.sentence;
             let mut text = unit.text.clone();
             let mut last = sents.get(si).copied().unwrap_or_default();
@@ -217,7 +207,7 @@ pub fn answer_line(
         .join(" ")
         .trim_start_matches(|c: char| c == '-' || c.is_ascii_digit() || c == '.' || c == ' ')
         .to_string();
-    let marker = format!(" [{}]", unit.citation + 1);
+    let marker = format!(" [{}]", ci + 1);
     Ok(format!(
         "{}{marker}",
         truncate_words(&text, MAX_SUMMARY_CHARS - marker.len())
@@ -229,7 +219,8 @@ fn leans_back(sentence: &str) -> bool {
     LEANS_BACK.iter().any(|w| lower.starts_with(w))
 }
 
-/// The best unit of one citation and its score (word coverage + meaning), if it has any.
+/// The best answer piece of citation `ci` and its score (word coverage + answer type +
+/// meaning), if it has any.
 fn best_unit(
     index: &SearchIndex,
     ci: usize,
@@ -237,128 +228,45 @@ fn best_unit(
     concepts: &[Concept],
     vector: Option<&[f32]>,
     want: Wants,
-) -> Result<Option<(f32, Unit)>> {
-    // Concepts the heading names are the passage's topic: down-weighted, so the sentence that
-    // adds what the question asks about wins over the one that restates the topic.
-    let heading: HashSet<String> = index.analyze(&c.section).into_iter().collect();
-    let heading: HashSet<&str> = heading.iter().map(String::as_str).collect();
-    let focused: Vec<Concept> = concepts
-        .iter()
-        .map(|k| {
-            let mut k = k.clone();
-            if k.covered_by(&heading) > 0.0 {
-                k.weight *= TOPIC_WEIGHT;
-            }
-            k
-        })
-        .collect();
-    let mut units = Vec::new();
-    // A passage that is only a list ("The seven elements…" → "1. …") is introduced by its
-    // heading: "Heading: item; item; …" is its answer line.
-    if let Some(list) = list_after(&c.text, 0, ":") {
-        let heading = c.section.rsplit(" › ").next().unwrap_or_default();
-        let line = format!("{heading}: {list}");
-        units.push(Unit {
-            citation: ci,
-            sentence: 0,
-            whole: Some(line.clone()),
-            text: line,
-        });
-    }
-    for (si, s) in sentences(&c.text).iter().enumerate() {
-        units.push(Unit {
-            citation: ci,
-            sentence: si,
-            whole: None,
-            text: s.to_string(),
-        });
-    }
-    let meanings: Vec<f32> = match vector {
-        Some(q) if !units.is_empty() => {
-            let texts: Vec<&str> = units.iter().map(|u| u.text.as_str()).collect();
-            index
-                .embedder()
-                .embed_batch(&texts)?
-                .iter()
-                .map(|v| dot(q, v).max(0.0))
-                .collect()
+) -> Option<(f32, usize, AnswerUnit)> {
+    let heading = c.section.rsplit(" › ").next().unwrap_or_default();
+    let units = answer_units(&c.text, heading);
+    // The index embedded these pieces when it was built; a piece count that does not match
+    // (a damaged file) leaves the choice to the words alone.
+    let meanings: Vec<f32> = match (vector, index.unit_vectors(&c.passage_id)) {
+        (Some(q), Some(vs)) if vs.len() == units.len() => {
+            vs.iter().map(|v| dot(q, v).max(0.0)).collect()
         }
         _ => vec![0.0; units.len()],
     };
-    let scored = units.into_iter().zip(meanings).map(|(u, meaning)| {
-        let terms: HashSet<String> = index.analyze(&u.text).into_iter().collect();
-        let present: HashSet<&str> = terms.iter().map(String::as_str).collect();
-        let words = query::coverage(&focused, &present);
-        let kind = match (has_answer_type(&u.text, want), want) {
-            (false, _) => 0.0,
-            (true, Wants::Name) => NAME_BONUS,
-            (true, _) => ANSWER_TYPE_BONUS,
-        };
-        let score = words + MEANING_WEIGHT * meaning + kind - POSITION_PENALTY * u.sentence as f32;
-        (score, u)
-    });
-    Ok(
-        scored.fold(None, |best: Option<(f32, Unit)>, (s, u)| match best {
-            Some((b, _)) if b >= s => best,
-            _ => Some((s, u)),
-        }),
-    )
-}
-
-/// The list that `picked` introduces, flattened: either `picked` ends with ':' or the next
-/// line of `passage` (from byte `from`) is a short lead ending with ':'. List items that name
-/// a thing before a colon ("Relationships: supporting each other…") keep just the name.
-fn list_after(passage: &str, from: usize, picked: &str) -> Option<String> {
-    let rest = passage.get(from..)?;
-    let mut lines = rest.lines().map(str::trim).filter(|l| !l.is_empty());
-    let mut out = String::new();
-    if !picked.trim_end().ends_with(':') {
-        let lead = lines.next()?;
-        if !lead.ends_with(':') || lead.split_whitespace().count() > 25 {
-            return None;
-        }
-        out.push_str(lead);
-        out.push(' ');
-    }
-    let marker = |l: &str| -> Option<usize> {
-        if let Some(r) = l.strip_prefix("- ") {
-            return Some(l.len() - r.len());
-        }
-        let digits = l.chars().take_while(char::is_ascii_digit).count();
-        (digits > 0 && l[digits..].starts_with(". ")).then_some(digits + 2)
-    };
-    let items: Vec<&str> = lines
-        .map_while(|l| marker(l).map(|m| &l[m..]))
-        .map(|item| item.split_once(": ").map_or(item, |(name, _)| name))
-        .map(|item| item.trim_end_matches('.'))
-        .collect();
-    if items.is_empty() {
-        return None;
-    }
-    out.push_str(&items.join("; "));
-    out.push('.');
-    Some(out)
+    units
+        .into_iter()
+        .zip(meanings)
+        .map(|(u, meaning)| {
+            let terms: HashSet<String> = index.analyze(&u.text).into_iter().collect();
+            let present: HashSet<&str> = terms.iter().map(String::as_str).collect();
+            let words = query::coverage(concepts, &present);
+            let kind = match (has_answer_type(&u.text, want), want) {
+                (false, _) => 0.0,
+                (true, Wants::Name) => NAME_BONUS,
+                (true, _) => ANSWER_TYPE_BONUS,
+            };
+            let score =
+                words + kind + MEANING_WEIGHT * meaning - POSITION_PENALTY * u.sentence as f32;
+            (score, ci, u)
+        })
+        .fold(
+            None,
+            |best: Option<(f32, usize, AnswerUnit)>, next| match best {
+                Some(b) if b.0 >= next.0 => Some(b),
+                _ => Some(next),
+            },
+        )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn introduced_lists_are_flattened_into_the_answer_line() {
-        let p = "There are two drivers. They are:\n\n1. Growing services.\n2. Growing people: the OH workforce.\n\nMore text.";
-        let end = p.find("drivers.").unwrap() + "drivers.".len();
-        assert_eq!(
-            list_after(p, end, "There are two drivers.").as_deref(),
-            Some("They are: Growing services; Growing people.")
-        );
-        let end = p.find("They are:").unwrap() + "They are:".len();
-        assert_eq!(
-            list_after(p, end, "They are:").as_deref(),
-            Some("Growing services; Growing people.")
-        );
-        assert_eq!(list_after("No list. Here.", 8, "No list."), None);
-    }
 
     #[test]
     fn the_kind_of_answer_is_read_from_the_question() {

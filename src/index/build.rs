@@ -14,6 +14,7 @@ use super::{
     fingerprint, hex, read_manifest, schema, DocInfo, Manifest, DISTRESS_RECALL_TARGET, MANIFEST,
     SCHEMA_VERSION,
 };
+use crate::answer_units::answer_units;
 use crate::corpus::phrasings::section_of;
 use crate::corpus::{self, Corpus};
 use crate::embed::Embedder;
@@ -161,6 +162,21 @@ fn build_locked(
         })
         .collect();
     vectors::write_passages(&gen_dir, vectors::PHRASINGS, &phrasings, embedder)?;
+    // The pieces an answer line is chosen from, embedded now so that choosing costs a few dot
+    // products per question instead of a pass of the model per sentence.
+    let pieces: Vec<Vec<String>> = corpus
+        .documents
+        .iter()
+        .flat_map(|d| d.passages.iter())
+        .map(|p| {
+            let heading = p.section.last().map_or("", String::as_str);
+            answer_units(&p.text, heading)
+                .into_iter()
+                .map(|u| u.text)
+                .collect()
+        })
+        .collect();
+    vectors::write_units(&gen_dir, &pieces, embedder)?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "passage vectors");
     let t = Instant::now();
     // The loader already refused missing or invalid safety files; `unwrap_or_default` only
@@ -186,6 +202,7 @@ fn build_locked(
         .iter()
         .chain(&phrasings)
         .map(|(_, t)| t.as_str())
+        .chain(pieces.iter().flatten().map(String::as_str))
         .chain(examples.iter().map(|e| e.text.as_str()))
         .collect();
     vectors::save_cache(index_dir, embedder, &used);

@@ -163,6 +163,8 @@ pub struct SearchIndex {
     /// phrasings.
     phrasing_vectors: Vec<f32>,
     phrasings_of: Vec<Vec<usize>>,
+    /// Vectors of each passage's answer pieces, read on demand.
+    units: vectors::UnitVectors,
 }
 
 /// A phrasing is a question, a passage is an answer: a question meets another question at a
@@ -232,6 +234,7 @@ impl SearchIndex {
             vector_pos,
             phrasing_vectors,
             phrasings_of,
+            units: vectors::UnitVectors::open(&gen)?,
         })
     }
 
@@ -266,6 +269,12 @@ impl SearchIndex {
             .map(|v| crate::embed::dot(vector, v))
             .fold(f32::MIN, f32::max);
         own.max(PHRASING_WEIGHT * asked)
+    }
+
+    /// The vectors of a passage's answer pieces ([`crate::answer_units::answer_units`]), in
+    /// order; `None` for an unknown id or an unreadable file.
+    pub fn unit_vectors(&self, passage_id: &str) -> Option<Vec<Vec<f32>>> {
+        self.units.get(*self.vector_pos.get(passage_id)?)
     }
 
     /// [`SearchIndex::similarity_at`] by passage id (0 for an unknown id).

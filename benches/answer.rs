@@ -1,0 +1,215 @@
+//! # Answer-latency benchmark: hybrid retrieval at 73, 10k and 100k passages
+//!
+//! For each corpus size, in one process and on the same passages, p50 and p99 of:
+//! - raw tantivy: the default `QueryParser` over the passage text, top 3 (the limit);
+//! - the bot's lexical path alone (`Mode::Lexical`: analysis, thesaurus, typo correction,
+//!   BM25 with boosts, coverage re-ranking, decline, answer line from words);
+//! - embedding the question (one forward pass of the model);
+//! - the dense scan (exact similarity with every passage and phrasing);
+//! - the whole answer (`Mode::Hybrid`, the model included: what `/ask` waits for after the
+//!   distress check).
+//!
+//! The synthetic corpora repeat the bundled paragraphs (each made unique) in many documents.
+//! Their passage vectors are not computed by the model (100k passages would take over an
+//! hour on 2 cores): the build cache is primed with deterministic unit vectors. The dense scan
+//! costs the same whatever the vectors hold, and the question is still embedded by the model.
+//!
+//! Run with `cargo bench --bench answer`; `OHWB_BENCH_MAX=10000` stops after 10k passages.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ohwb_bot::answer::{answer, AskOptions, Mode};
+use ohwb_bot::config::AnswerConfig;
+use ohwb_bot::embed::{Embedder, DIM};
+use ohwb_bot::index::{self, SearchIndex};
+use tantivy::collector::TopDocs;
+use tantivy::query::QueryParser;
+use tantivy::schema::{Schema, STORED, TEXT};
+use tantivy::{doc, Index};
+
+const QUESTIONS: &[&str] = &[
+    "How will occupational health services become easier to reach?",
+    "what are the four strategic drivers",
+    "What did the Boorman review find about sickness absence?",
+    "what is on the canteen menu today?",
+    "is there a multidisciplinary team model",
+    "who on the board is supposed to look out for staff welfare",
+    "what is growing ohwb together",
+    "how many recomendations did boorman make",
+];
+const RUNS: usize = 200;
+
+fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let p = |q: f64| ms(samples[((samples.len() - 1) as f64 * q).round() as usize]);
+    (p(0.5), p(0.99))
+}
+
+fn time<T>(mut f: impl FnMut(usize) -> T) -> (f64, f64) {
+    percentiles(
+        (0..RUNS)
+            .map(|i| {
+                let t = Instant::now();
+                std::hint::black_box(f(i));
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+/// `copies` copies of the bundled paragraphs, each made unique, in documents of 73 passages,
+/// beside the bundled safety files and phrasings.
+fn synthetic_corpus(real: &Path, dir: &Path, copies: usize) {
+    let paragraphs: Vec<String> = ohwb_bot::corpus::load(real)
+        .unwrap()
+        .documents
+        .into_iter()
+        .flat_map(|d| d.passages.into_iter().map(|p| p.text))
+        .collect();
+    std::fs::create_dir_all(dir.join("safety")).unwrap();
+    for f in ["safety/phrases.toml", "safety/examples.toml"] {
+        std::fs::copy(real.join(f), dir.join(f)).unwrap();
+    }
+    for d in 0..copies {
+        let mut body = format!(
+            "+++\ntitle = \"Synthetic {d}\"\nsource_url = \"https://example.org/{d}\"\npublisher = \"Bench\"\npublished = \"2024\"\nkind = \"background\"\n+++\n\n"
+        );
+        for (i, p) in paragraphs.iter().enumerate() {
+            body.push_str(&format!(
+                "## Section {i} of site {d}\n\n{p} Site {d} note {i}.\n\n"
+            ));
+        }
+        std::fs::write(dir.join(format!("synthetic-{d}.md")), body).unwrap();
+    }
+}
+
+/// Primes the model's cache with a deterministic unit vector for every passage text and
+/// answer piece the build will ask for, so the build does not run the model over the
+/// synthetic passages.
+fn prime_passage_vectors(corpus: &Path, embedder: &Embedder) {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for d in ohwb_bot::corpus::load(corpus).unwrap().documents {
+        for p in d.passages {
+            let heading = p.section.last().cloned().unwrap_or_default();
+            let texts = std::iter::once(format!("{}: {}", p.section_path(), p.text)).chain(
+                ohwb_bot::answer_units::answer_units(&p.text, &heading)
+                    .into_iter()
+                    .map(|u| u.text),
+            );
+            for text in texts {
+                let mut v: Vec<f32> = (0..DIM)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        (state % 2001) as f32 / 1000.0 - 1.0
+                    })
+                    .collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+                v.iter_mut().for_each(|x| *x /= norm);
+                embedder.prime(Embedder::key(&text), v);
+            }
+        }
+    }
+}
+
+fn raw_tantivy(corpus: &Path) -> (f64, f64) {
+    let mut b = Schema::builder();
+    let text = b.add_text_field("text", TEXT | STORED);
+    let raw = Index::create_in_ram(b.build());
+    let mut w = raw.writer_with_num_threads(1, 100_000_000).unwrap();
+    for d in ohwb_bot::corpus::load(corpus).unwrap().documents {
+        for p in d.passages {
+            w.add_document(doc!(text => p.text)).unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let reader = raw.reader().unwrap();
+    let parser = QueryParser::for_index(&raw, vec![text]);
+    time(|i| {
+        let clean: String = QUESTIONS[i % QUESTIONS.len()]
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+            .collect();
+        let q = parser.parse_query(&clean).unwrap();
+        reader
+            .searcher()
+            .search(&q, &TopDocs::with_limit(3).order_by_score())
+            .unwrap()
+    })
+}
+
+fn row(name: &str, (p50, p99): (f64, f64), raw: (f64, f64)) {
+    println!(
+        "| {name} | {p50:.2} | {p99:.2} | {:.1}x | {:.1}x |",
+        p50 / raw.0,
+        p99 / raw.1
+    );
+}
+
+fn bench(corpus: &Path, embedder: &Arc<Embedder>) {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let report = index::rebuild(corpus, dir.path(), embedder).unwrap();
+    let index = SearchIndex::open(dir.path(), embedder.clone()).unwrap();
+    println!(
+        "\n### {} passages (built in {:.1} s)\n\n| step | p50 ms | p99 ms | p50 / raw | p99 / raw |\n|---|---|---|---|---|",
+        report.passages,
+        t.elapsed().as_secs_f64()
+    );
+    let config = AnswerConfig::default();
+    let q = |i: usize| QUESTIONS[i % QUESTIONS.len()];
+    let raw = raw_tantivy(corpus);
+    row("raw tantivy, top 3", raw, raw);
+    let lexical = AskOptions {
+        mode: Mode::Lexical,
+        ..AskOptions::default()
+    };
+    row(
+        "lexical path alone",
+        time(|i| answer(&index, q(i), &config, &lexical).unwrap()),
+        raw,
+    );
+    row(
+        "question embedding",
+        time(|i| embedder.embed(q(i)).unwrap()),
+        raw,
+    );
+    let vectors: Vec<Vec<f32>> = QUESTIONS
+        .iter()
+        .map(|x| embedder.embed(x).unwrap())
+        .collect();
+    row(
+        "dense scan",
+        time(|i| index.dense(&vectors[i % vectors.len()], None, 40)),
+        raw,
+    );
+    row(
+        "whole answer (hybrid)",
+        time(|i| answer(&index, q(i), &config, &AskOptions::default()).unwrap()),
+        raw,
+    );
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let embedder = Embedder::shared(&root.join(ohwb_bot::embed::DEFAULT_DIR)).unwrap();
+    let real = root.join("corpus");
+    let max: usize = std::env::var("OHWB_BENCH_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    bench(&real, &embedder);
+    for copies in [137usize, 1370] {
+        if copies * 73 > max {
+            break;
+        }
+        let big = tempfile::tempdir().unwrap();
+        synthetic_corpus(&real, big.path(), copies);
+        prime_passage_vectors(big.path(), &embedder);
+        bench(big.path(), &embedder);
+    }
+}
