@@ -38,9 +38,26 @@ const FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.json"];
 /// A unit vector of [`DIM`] floats.
 pub type Vector = Vec<f32>;
 
-/// Dot product; the cosine for unit vectors.
+/// Dot product; the cosine for unit vectors. Eight independent running sums let the compiler
+/// use SIMD (a single sum must add in order, which it cannot vectorise): the dense scan over
+/// 100k passages is this function 100k times.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// The loaded model and tokenizer.
@@ -282,6 +299,16 @@ pub const DEFAULT_DIR: &str = "models/all-MiniLM-L6-v2";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_matches_the_plain_sum_at_any_length() {
+        for n in [0, 1, 7, 8, 9, 384] {
+            let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!((dot(&a, &b) - plain).abs() < 1e-4, "n = {n}");
+        }
+    }
 
     fn model() -> Arc<Embedder> {
         Embedder::shared(&Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_DIR)).unwrap()

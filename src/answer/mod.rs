@@ -28,13 +28,6 @@ pub use decide::{decide, Evidence, PARAPHRASE_COSINE};
 pub use line::MAX_SUMMARY_CHARS;
 pub use retrieve::{retrieve, Candidate, Mode, Retrieved};
 
-/// Words too common in this corpus to make a question answerable on their own: a question must
-/// match at least one word outside this list.
-const GENERIC: &[&str] = &[
-    "nhs", "staff", "health", "work", "people", "servic", "organis", "england", "support", "wellb",
-    "new", "year", "plan", "look", "help", "make",
-];
-
 /// A fragment of passage text with the byte ranges of the words that matched the question.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snippet {
@@ -185,7 +178,7 @@ pub fn answer(
         explain.declined_because = Some("no passage contains any of the question's words".into());
         return Ok(declined(explain, NOT_COVERED));
     };
-    let generic: HashSet<String> = GENERIC.iter().flat_map(|w| index.analyze(w)).collect();
+    let generic = retrieve::generic_terms(index);
     // A passage must cover an idea of the question that is not just a corpus-wide word: a
     // concept with an own word outside GENERIC, covered by its words or an alternative.
     let specific = |h: &Hit| {

@@ -14,6 +14,8 @@ mod discord;
 mod eval;
 /// A fake Discord (REST + gateway) on 127.0.0.1, reusable by any test that drives the bot.
 mod fake_discord;
+/// Hybrid retrieval: held-out floors, phrasings, both kinds of evidence, the answer line.
+mod hybrid;
 /// Building, reopening and refusing to replace the index.
 mod index;
 /// Posting and removing resources, reindexing, crash safety and the watcher.
