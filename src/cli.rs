@@ -235,8 +235,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             // The same decision and reply as in chat: distress gets the crisis signposting and
             // help-seeking the support contacts, never a strategy citation (as "not answered"
             // in JSON, so the contract keeps its shape).
-            let need = index.assess(&question)?.need;
-            let first = commands::support_first(&settings.config, &index, need, &question, true)?;
+            let assessed = index.assess(&question)?;
+            let first =
+                commands::support_first(&settings.config, &index, assessed.need, &question, true)?;
             if let Some(reply) = first {
                 let mut out = std::io::stdout().lock();
                 if json {
@@ -254,6 +255,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let opts = AskOptions {
                 document,
                 top: top.map(usize::from),
+                vector: Some(assessed.vector),
                 ..AskOptions::default()
             };
             let answer = answer::answer(&index, &question, &settings.config.answer, &opts)?;

@@ -128,6 +128,9 @@ pub struct AskOptions {
     pub top: Option<usize>,
     /// Rankings to use (hybrid unless `eval` compares).
     pub mode: Mode,
+    /// The question's sentence vector, when the caller has it already (the distress check
+    /// computed it: [`crate::safety::Assessment::vector`]); otherwise the model is run.
+    pub vector: Option<Vec<f32>>,
 }
 
 /// The message for a question the corpus does not cover.
@@ -162,10 +165,10 @@ pub fn answer(
         return Ok(declined(explain, EMPTY_QUESTION));
     }
     let semantic = opts.mode == Mode::Hybrid;
-    let vector = if semantic {
-        Some(index.embedder().embed(question)?)
-    } else {
-        None
+    let vector = match (&opts.vector, semantic) {
+        (_, false) => None,
+        (Some(v), true) if v.len() == crate::embed::DIM => Some(v.clone()),
+        (_, true) => Some(index.embedder().embed(question)?),
     };
     let found = retrieve(
         index,

@@ -20,7 +20,7 @@ impl Bot {
         // Support comes before any citation: distress gets the crisis reply, help-seeking gets
         // local contacts first. Checked before `source`, which must not hide either.
         let index = self.index();
-        let need = self.need(question);
+        let (need, vector) = self.assess(question);
         if let Some(r) = support_first(self.config(), &index, need, question, !inv.flag("share"))? {
             return Ok(r);
         }
@@ -44,8 +44,7 @@ impl Bot {
         };
         let opts = AskOptions {
             document,
-            top: None,
-
+            vector,
             ..AskOptions::default()
         };
         let a = answer::answer(&index, question, &self.config.answer, &opts)?;

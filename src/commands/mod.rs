@@ -489,11 +489,17 @@ impl Bot {
     /// Fails safe: should the model ever fail on a message, the message is treated as
     /// distress, because a needless crisis reply costs far less than a missed one.
     pub fn need(&self, question: &str) -> Need {
+        self.assess(question).0
+    }
+
+    /// [`Bot::need`], with the question's sentence vector when the check computed one (for
+    /// the answer to reuse).
+    pub(crate) fn assess(&self, question: &str) -> (Need, Option<Vec<f32>>) {
         match self.index().assess(question) {
-            Ok(a) => a.need,
+            Ok(a) => (a.need, Some(a.vector)),
             Err(e) => {
                 tracing::error!(error = %e, "distress check failed; replying as for distress");
-                Need::Distress
+                (Need::Distress, None)
             }
         }
     }

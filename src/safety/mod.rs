@@ -57,7 +57,7 @@ pub enum Need {
 }
 
 /// Why a message was classed as it was; for `eval` and tests. Never logged.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Assessment {
     /// The decision.
     pub need: Need,
@@ -67,6 +67,9 @@ pub struct Assessment {
     pub by_classifier: bool,
     /// A distress phrase matched (after work senses were removed).
     pub by_phrase: bool,
+    /// The whole message's sentence vector, which answering the same message can reuse
+    /// instead of running the model again. Held only for the request; never stored.
+    pub vector: Vec<f32>,
 }
 
 /// Everything distress detection needs, stored in each index generation.
@@ -161,6 +164,8 @@ impl Detector {
             score,
             by_classifier,
             by_phrase,
+            // `pieces` always starts with the whole message.
+            vector: vectors.first().cloned().unwrap_or_default(),
         }
     }
 }

@@ -173,3 +173,33 @@ fn check_names_a_phrasing_for_a_section_that_does_not_exist() {
     assert!(p.message.contains("doc/gone"), "{}", p.message);
     assert_eq!(corpus.phrasings.of("doc/real-heading").len(), 1);
 }
+
+#[test]
+fn the_answer_reuses_the_distress_checks_question_vector() {
+    let q = "how will occupational health become easier to reach";
+    let fresh = ask(q);
+    let checked = real_index().assess(q).unwrap();
+    let reused = answer::answer(
+        real_index(),
+        q,
+        &AnswerConfig::default(),
+        &AskOptions {
+            vector: Some(checked.vector),
+            ..AskOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(fresh, reused);
+    // A vector of the wrong size is not trusted: the model runs instead.
+    let odd = answer::answer(
+        real_index(),
+        q,
+        &AnswerConfig::default(),
+        &AskOptions {
+            vector: Some(vec![1.0; 3]),
+            ..AskOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(fresh, odd);
+}
