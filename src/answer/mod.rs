@@ -236,9 +236,9 @@ pub fn answer(
             section: c.hit.section.clone(),
             url: c.hit.url.clone(),
             score: if semantic { c.fused } else { c.lexical },
-            snippet: Snippet {
-                text: c.hit.snippet.0.clone(),
-                highlights: c.hit.snippet.1.clone(),
+            snippet: {
+                let (text, highlights) = index.snippet(&found.request, &c.hit.text);
+                Snippet { text, highlights }
             },
             text: c.hit.text.clone(),
         })

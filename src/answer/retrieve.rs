@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 
-use crate::index::{Hit, SearchIndex};
+use crate::index::{Hit, SearchIndex, SearchRequest};
 use crate::query::{self, Concept};
 use crate::Result;
 
@@ -87,6 +87,8 @@ pub struct Retrieved {
     /// How far (in standard deviations) the best cosine stands above the mean cosine over the
     /// passages searched: an on-topic question that no passage answers scores alike on many.
     pub standout: f32,
+    /// The lexical request, for snippets of the passages cited.
+    pub request: SearchRequest,
 }
 
 /// Finds candidates for `concepts` (and the question's `vector`, in hybrid mode).
@@ -116,6 +118,7 @@ pub fn retrieve(
             return Ok(Retrieved {
                 candidates: lexical,
                 standout: 0.0,
+                request,
             })
         }
     };
@@ -160,6 +163,7 @@ pub fn retrieve(
     Ok(Retrieved {
         candidates: all,
         standout,
+        request,
     })
 }
 

@@ -114,8 +114,6 @@ pub struct Hit {
     pub text: String,
     /// BM25 score with field boosts.
     pub score: f32,
-    /// Best fragment of the text, and byte ranges of matched words within it.
-    pub snippet: (String, Vec<std::ops::Range<usize>>),
     /// Which query terms occur in the passage text or its section path. The document title and
     /// tags are left out on purpose: they are shared by every passage of a document, so they
     /// help ranking but say nothing about whether this passage covers the question.
@@ -404,7 +402,7 @@ impl SearchIndex {
         let query = self.build_query(req);
         let searcher = self.reader.searcher();
         let top = searcher.search(&*query, &TopDocs::with_limit(req.limit).order_by_score())?;
-        let mut describe = self.describer(req);
+        let describe = self.describer(req);
         top.into_iter()
             .map(|(score, address)| describe(&searcher.doc(address)?, score))
             .collect()
@@ -415,7 +413,7 @@ impl SearchIndex {
     /// share no word with the question.
     pub fn passages(&self, ids: &[&str], req: &SearchRequest) -> Result<Vec<Hit>> {
         let searcher = self.reader.searcher();
-        let mut describe = self.describer(req);
+        let describe = self.describer(req);
         let mut hits = Vec::with_capacity(ids.len());
         for id in ids {
             let q = TermQuery::new(
@@ -468,12 +466,14 @@ impl SearchIndex {
         }
     }
 
-    /// A closure that turns a stored document into a [`Hit`] for `req`: which of the
-    /// request's terms it contains, and its best snippet.
-    fn describer<'a>(
-        &'a self,
-        req: &'a SearchRequest,
-    ) -> impl FnMut(&TantivyDocument, f32) -> Result<Hit> + 'a {
+    /// The best fragment of a passage's `text` for `req`, and the byte ranges of the matched
+    /// words within it. Computed for the few passages cited, not for every candidate: it
+    /// re-analyses the text, which is most of the lexical path's cost when done 40 times.
+    pub fn snippet(
+        &self,
+        req: &SearchRequest,
+        text: &str,
+    ) -> (String, Vec<std::ops::Range<usize>>) {
         let mut weights: BTreeMap<String, f32> = BTreeMap::new();
         for (t, w) in req.all_terms() {
             let e = weights.entry(t.clone()).or_insert(0.0);
@@ -486,6 +486,33 @@ impl SearchIndex {
             SNIPPET_CHARS,
         );
         snippets.set_max_num_chars(SNIPPET_CHARS);
+        let snippet = snippets.snippet(text);
+        if snippet.fragment().is_empty() {
+            let cut = crate::text::truncate_words(text, SNIPPET_CHARS);
+            return crate::text::collapse_whitespace(&cut, &[]);
+        }
+        let range = snippet.fragment_range();
+        let (mut frag, mut marks) =
+            crate::text::collapse_whitespace(snippet.fragment(), snippet.highlighted());
+        if range.start > 0 {
+            frag.insert(0, '…');
+            let shift = "…".len();
+            marks
+                .iter_mut()
+                .for_each(|r| *r = r.start + shift..r.end + shift);
+        }
+        if range.end < text.len() {
+            frag.push('…');
+        }
+        (frag, marks)
+    }
+
+    /// A closure that turns a stored document into a [`Hit`] for `req`: which of the
+    /// request's terms it contains.
+    fn describer<'a>(
+        &'a self,
+        req: &'a SearchRequest,
+    ) -> impl Fn(&TantivyDocument, f32) -> Result<Hit> + 'a {
         let wanted: HashSet<&str> = req.all_terms().map(|(t, _)| t.as_str()).collect();
         move |doc: &TantivyDocument, score: f32| {
             let get = |f: Field| {
@@ -510,26 +537,6 @@ impl SearchIndex {
             };
             let matched = wanted_in(&format!("{text}\n{section}"));
             let matched_title = wanted_in(&document);
-            let snippet = snippets.snippet(&text);
-            let snippet = if snippet.fragment().is_empty() {
-                let cut = crate::text::truncate_words(&text, SNIPPET_CHARS);
-                crate::text::collapse_whitespace(&cut, &[])
-            } else {
-                let range = snippet.fragment_range();
-                let (mut frag, mut marks) =
-                    crate::text::collapse_whitespace(snippet.fragment(), snippet.highlighted());
-                if range.start > 0 {
-                    frag.insert(0, '…');
-                    let shift = "…".len();
-                    marks
-                        .iter_mut()
-                        .for_each(|r| *r = r.start + shift..r.end + shift);
-                }
-                if range.end < text.len() {
-                    frag.push('…');
-                }
-                (frag, marks)
-            };
             Ok(Hit {
                 passage_id: get(self.fields.id),
                 doc_slug: get(self.fields.doc),
@@ -539,7 +546,6 @@ impl SearchIndex {
                 kind: get(self.fields.kind),
                 text,
                 score,
-                snippet,
                 matched,
                 matched_title,
             })
