@@ -18,16 +18,15 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ohwb_bot::answer::{answer, AskOptions, Mode};
 use ohwb_bot::config::AnswerConfig;
 use ohwb_bot::embed::{Embedder, DIM};
 use ohwb_bot::index::{self, SearchIndex};
-use tantivy::collector::TopDocs;
-use tantivy::query::QueryParser;
-use tantivy::schema::{Schema, STORED, TEXT};
-use tantivy::{doc, Index};
+
+mod common;
+use common::{percentiles, raw_tantivy, synthetic_corpus, time};
 
 const QUESTIONS: &[&str] = &[
     "How will occupational health services become easier to reach?",
@@ -41,49 +40,8 @@ const QUESTIONS: &[&str] = &[
 ];
 const RUNS: usize = 200;
 
-fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
-    samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let p = |q: f64| ms(samples[((samples.len() - 1) as f64 * q).round() as usize]);
-    (p(0.5), p(0.99))
-}
-
-fn time<T>(mut f: impl FnMut(usize) -> T) -> (f64, f64) {
-    percentiles(
-        (0..RUNS)
-            .map(|i| {
-                let t = Instant::now();
-                std::hint::black_box(f(i));
-                t.elapsed()
-            })
-            .collect(),
-    )
-}
-
-/// `copies` copies of the bundled paragraphs, each made unique, in documents of 73 passages,
-/// beside the bundled safety files and phrasings.
-fn synthetic_corpus(real: &Path, dir: &Path, copies: usize) {
-    let paragraphs: Vec<String> = ohwb_bot::corpus::load(real)
-        .unwrap()
-        .documents
-        .into_iter()
-        .flat_map(|d| d.passages.into_iter().map(|p| p.text))
-        .collect();
-    std::fs::create_dir_all(dir.join("safety")).unwrap();
-    for f in ["safety/phrases.toml", "safety/examples.toml"] {
-        std::fs::copy(real.join(f), dir.join(f)).unwrap();
-    }
-    for d in 0..copies {
-        let mut body = format!(
-            "+++\ntitle = \"Synthetic {d}\"\nsource_url = \"https://example.org/{d}\"\npublisher = \"Bench\"\npublished = \"2024\"\nkind = \"background\"\n+++\n\n"
-        );
-        for (i, p) in paragraphs.iter().enumerate() {
-            body.push_str(&format!(
-                "## Section {i} of site {d}\n\n{p} Site {d} note {i}.\n\n"
-            ));
-        }
-        std::fs::write(dir.join(format!("synthetic-{d}.md")), body).unwrap();
-    }
+fn timed<T>(f: impl FnMut(usize) -> T) -> (f64, f64) {
+    percentiles(time(RUNS, f))
 }
 
 /// Primes the model's cache with a deterministic unit vector for every passage text and
@@ -116,32 +74,6 @@ fn prime_passage_vectors(corpus: &Path, embedder: &Embedder) {
     }
 }
 
-fn raw_tantivy(corpus: &Path) -> (f64, f64) {
-    let mut b = Schema::builder();
-    let text = b.add_text_field("text", TEXT | STORED);
-    let raw = Index::create_in_ram(b.build());
-    let mut w = raw.writer_with_num_threads(1, 100_000_000).unwrap();
-    for d in ohwb_bot::corpus::load(corpus).unwrap().documents {
-        for p in d.passages {
-            w.add_document(doc!(text => p.text)).unwrap();
-        }
-    }
-    w.commit().unwrap();
-    let reader = raw.reader().unwrap();
-    let parser = QueryParser::for_index(&raw, vec![text]);
-    time(|i| {
-        let clean: String = QUESTIONS[i % QUESTIONS.len()]
-            .chars()
-            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-            .collect();
-        let q = parser.parse_query(&clean).unwrap();
-        reader
-            .searcher()
-            .search(&q, &TopDocs::with_limit(3).order_by_score())
-            .unwrap()
-    })
-}
-
 fn row(name: &str, (p50, p99): (f64, f64), raw: (f64, f64)) {
     println!(
         "| {name} | {p50:.2} | {p99:.2} | {:.1}x | {:.1}x |",
@@ -162,7 +94,7 @@ fn bench(corpus: &Path, embedder: &Arc<Embedder>) {
     );
     let config = AnswerConfig::default();
     let q = |i: usize| QUESTIONS[i % QUESTIONS.len()];
-    let raw = raw_tantivy(corpus);
+    let raw = percentiles(raw_tantivy(corpus, QUESTIONS, RUNS));
     row("raw tantivy, top 3", raw, raw);
     let lexical = AskOptions {
         mode: Mode::Lexical,
@@ -170,12 +102,12 @@ fn bench(corpus: &Path, embedder: &Arc<Embedder>) {
     };
     row(
         "lexical path alone",
-        time(|i| answer(&index, q(i), &config, &lexical).unwrap()),
+        timed(|i| answer(&index, q(i), &config, &lexical).unwrap()),
         raw,
     );
     row(
         "question embedding",
-        time(|i| embedder.embed(q(i)).unwrap()),
+        timed(|i| embedder.embed(q(i)).unwrap()),
         raw,
     );
     let vectors: Vec<Vec<f32>> = QUESTIONS
@@ -184,12 +116,12 @@ fn bench(corpus: &Path, embedder: &Arc<Embedder>) {
         .collect();
     row(
         "dense scan",
-        time(|i| index.dense(&vectors[i % vectors.len()], None, 40)),
+        timed(|i| index.dense(&vectors[i % vectors.len()], None, 40)),
         raw,
     );
     row(
         "whole answer (hybrid)",
-        time(|i| answer(&index, q(i), &config, &AskOptions::default()).unwrap()),
+        timed(|i| answer(&index, q(i), &config, &AskOptions::default()).unwrap()),
         raw,
     );
 }

@@ -20,10 +20,9 @@ use ohwb_bot::answer::{answer, AskOptions};
 use ohwb_bot::config::AnswerConfig;
 use ohwb_bot::embed::Embedder;
 use ohwb_bot::index::{self, SearchIndex};
-use tantivy::collector::TopDocs;
-use tantivy::query::QueryParser;
-use tantivy::schema::{Schema, STORED, TEXT};
-use tantivy::{doc, Index};
+
+mod common;
+use common::{percentiles, raw_tantivy, synthetic_corpus, time};
 
 const QUESTIONS: &[&str] = &[
     "How will occupational health services become easier to reach?",
@@ -34,75 +33,9 @@ const QUESTIONS: &[&str] = &[
     "i cant see a way out of this anymore",
 ];
 
-fn stats(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let p = |q: f64| ms(samples[((samples.len() - 1) as f64 * q).round() as usize]);
-    format!("p50 {:.2} ms, p99 {:.2} ms", p(0.5), p(0.99))
-}
-
-fn time<T>(runs: usize, mut f: impl FnMut(usize) -> T) -> Vec<Duration> {
-    (0..runs)
-        .map(|i| {
-            let t = Instant::now();
-            std::hint::black_box(f(i));
-            t.elapsed()
-        })
-        .collect()
-}
-
-/// A corpus of `docs` copies of the bundled documents' paragraphs, each made unique, beside
-/// the bundled safety files.
-fn synthetic_corpus(real: &Path, dir: &Path, docs: usize) -> usize {
-    let paragraphs: Vec<String> = ohwb_bot::corpus::load(real)
-        .unwrap()
-        .documents
-        .into_iter()
-        .flat_map(|d| d.passages.into_iter().map(|p| p.text))
-        .collect();
-    std::fs::create_dir_all(dir.join("safety")).unwrap();
-    for f in ["safety/phrases.toml", "safety/examples.toml"] {
-        std::fs::copy(real.join(f), dir.join(f)).unwrap();
-    }
-    for d in 0..docs {
-        let mut body = format!(
-            "+++\ntitle = \"Synthetic {d}\"\nsource_url = \"https://example.org/{d}\"\npublisher = \"Bench\"\npublished = \"2024\"\nkind = \"background\"\n+++\n\n"
-        );
-        for (i, p) in paragraphs.iter().enumerate() {
-            body.push_str(&format!(
-                "## Section {i} of site {d}\n\n{p} Site {d} note {i}.\n\n"
-            ));
-        }
-        std::fs::write(dir.join(format!("synthetic-{d}.md")), body).unwrap();
-    }
-    docs * paragraphs.len()
-}
-
-/// Raw tantivy over the same passage texts: the limit our pipeline is compared with.
-fn raw_tantivy(corpus: &Path) -> Vec<Duration> {
-    let mut b = Schema::builder();
-    let text = b.add_text_field("text", TEXT | STORED);
-    let raw = Index::create_in_ram(b.build());
-    let mut w = raw.writer_with_num_threads(1, 50_000_000).unwrap();
-    for d in ohwb_bot::corpus::load(corpus).unwrap().documents {
-        for p in d.passages {
-            w.add_document(doc!(text => p.text)).unwrap();
-        }
-    }
-    w.commit().unwrap();
-    let reader = raw.reader().unwrap();
-    let parser = QueryParser::for_index(&raw, vec![text]);
-    time(300, |i| {
-        let clean: String = QUESTIONS[i % QUESTIONS.len()]
-            .chars()
-            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-            .collect();
-        let q = parser.parse_query(&clean).unwrap();
-        reader
-            .searcher()
-            .search(&q, &TopDocs::with_limit(3).order_by_score())
-            .unwrap()
-    })
+fn stats(samples: Vec<Duration>) -> String {
+    let (p50, p99) = percentiles(samples);
+    format!("p50 {p50:.2} ms, p99 {p99:.2} ms")
 }
 
 fn whole_process(corpus: &Path, index: &Path, model: &Path) -> String {
@@ -213,7 +146,10 @@ fn bench(label: &str, corpus: &Path, model: &Path, embedder: &Arc<Embedder>) {
             (checked, answer(&index, q(i), &config, &reuse).unwrap())
         }))
     );
-    println!("raw tantivy, top 3:    {}", stats(raw_tantivy(corpus)));
+    println!(
+        "raw tantivy, top 3:    {}",
+        stats(raw_tantivy(corpus, QUESTIONS, 300))
+    );
     println!(
         "whole `ohwb-bot ask` process: {}",
         whole_process(corpus, dir.path(), model)
