@@ -16,7 +16,6 @@ use crate::embed::dot;
 use crate::index::SearchIndex;
 use crate::query::{self, Concept};
 use crate::text::{sentences, truncate_words};
-use crate::Result;
 
 /// Longest answer line, in characters.
 pub const MAX_SUMMARY_CHARS: usize = 420;
@@ -151,10 +150,10 @@ pub fn answer_line(
     citations: &[Citation],
     concepts: &[Concept],
     vector: Option<&[f32]>,
-) -> Result<String> {
+) -> String {
     let want = wants(question);
     let Some(first) = citations.first() else {
-        return Ok(String::new());
+        return String::new();
     };
     let mut best = best_unit(index, 0, first, concepts, vector, want);
     if best.as_ref().is_none_or(|(s, _, _)| *s < GOOD_ENOUGH) {
@@ -168,7 +167,7 @@ pub fn answer_line(
         }
     }
     let Some((_, ci, unit)) = best else {
-        return Ok(String::new());
+        return String::new();
     };
     let passage = &citations[ci].text;
     let sents = sentences(passage);
@@ -208,10 +207,10 @@ pub fn answer_line(
         .trim_start_matches(|c: char| c == '-' || c.is_ascii_digit() || c == '.' || c == ' ')
         .to_string();
     let marker = format!(" [{}]", ci + 1);
-    Ok(format!(
+    format!(
         "{}{marker}",
         truncate_words(&text, MAX_SUMMARY_CHARS - marker.len())
-    ))
+    )
 }
 
 fn leans_back(sentence: &str) -> bool {

@@ -181,7 +181,7 @@ pub fn answer(
         explain.declined_because = Some("no passage contains any of the question's words".into());
         return Ok(declined(explain, NOT_COVERED));
     };
-    let generic = retrieve::generic_terms(index);
+    let generic = &found.generic;
     // A passage must cover an idea of the question that is not just a corpus-wide word: a
     // concept with an own word outside GENERIC, covered by its words or an alternative.
     let specific = |h: &Hit| {
@@ -243,7 +243,7 @@ pub fn answer(
             text: c.hit.text.clone(),
         })
         .collect();
-    let summary = line::answer_line(index, question, &citations, &concepts, vector.as_deref())?;
+    let summary = line::answer_line(index, question, &citations, &concepts, vector.as_deref());
     Ok(Answer {
         question: question.to_string(),
         answered: true,

@@ -36,13 +36,13 @@ const STRATEGY_PRIOR: f32 = 0.1;
 
 /// Words too common in this corpus to make a question answerable on their own: a question must
 /// match at least one word outside this list.
-pub(super) const GENERIC: &[&str] = &[
+const GENERIC: &[&str] = &[
     "nhs", "staff", "health", "work", "people", "servic", "organis", "england", "support", "wellb",
     "new", "year", "plan", "look", "help", "make",
 ];
 
 /// [`GENERIC`] analysed the way the index analyses text.
-pub(super) fn generic_terms(index: &SearchIndex) -> HashSet<String> {
+fn generic_terms(index: &SearchIndex) -> HashSet<String> {
     GENERIC.iter().flat_map(|w| index.analyze(w)).collect()
 }
 
@@ -89,6 +89,8 @@ pub struct Retrieved {
     pub standout: f32,
     /// The lexical request, for snippets of the passages cited.
     pub request: SearchRequest,
+    /// [`GENERIC`] analysed, for the caller's check that a passage covers a specific word.
+    pub generic: HashSet<String>,
 }
 
 /// Finds candidates for `concepts` (and the question's `vector`, in hybrid mode).
@@ -100,6 +102,7 @@ pub fn retrieve(
     mode: Mode,
 ) -> Result<Retrieved> {
     let request = query::request(concepts, document.clone(), DEPTH);
+    let generic = generic_terms(index);
     let mut lexical: Vec<Candidate> = index
         .search(&request)?
         .into_iter()
@@ -119,6 +122,7 @@ pub fn retrieve(
                 candidates: lexical,
                 standout: 0.0,
                 request,
+                generic,
             })
         }
     };
@@ -137,7 +141,6 @@ pub fn retrieve(
     let mut all = lexical;
     // Whether the question names a document other than the strategy by a word of its title
     // that is not common to the whole corpus ("boorman", "framework", "carol black").
-    let generic = generic_terms(index);
     let names_other = all.iter().any(|c| {
         c.hit.kind != STRATEGY && c.hit.matched_title.iter().any(|t| !generic.contains(t))
     });
@@ -164,6 +167,7 @@ pub fn retrieve(
         candidates: all,
         standout,
         request,
+        generic,
     })
 }
 

@@ -103,6 +103,17 @@ impl Questions {
         }
         Ok(q)
     }
+
+    /// The answerable and out-of-scope questions of split `name`.
+    pub fn split(&self, name: &str) -> (Vec<&Answerable>, Vec<&OutOfScope>) {
+        (
+            self.answerable.iter().filter(|a| a.split == name).collect(),
+            self.out_of_scope
+                .iter()
+                .filter(|o| o.split == name)
+                .collect(),
+        )
+    }
 }
 
 /// One system's scores on one split.
@@ -297,16 +308,7 @@ pub fn run(
     let baseline = Baseline::build(corpus)?;
     let mut splits = Vec::new();
     for name in ["dev", "test"] {
-        let ans: Vec<&Answerable> = questions
-            .answerable
-            .iter()
-            .filter(|a| a.split == name)
-            .collect();
-        let oos: Vec<&OutOfScope> = questions
-            .out_of_scope
-            .iter()
-            .filter(|o| o.split == name)
-            .collect();
+        let (ans, oos) = questions.split(name);
         if !ans.is_empty() || !oos.is_empty() {
             splits.push(run_split(index, config, &baseline, name, &ans, &oos)?);
         }
@@ -316,16 +318,7 @@ pub fn run(
         sweep: Vec::new(),
     };
     if sweep {
-        let ans: Vec<&Answerable> = questions
-            .answerable
-            .iter()
-            .filter(|a| a.split == "dev")
-            .collect();
-        let oos: Vec<&OutOfScope> = questions
-            .out_of_scope
-            .iter()
-            .filter(|o| o.split == "dev")
-            .collect();
+        let (ans, oos) = questions.split("dev");
         for step in 4..=14 {
             let t = step as f32 * 0.05;
             let c = AnswerConfig {
