@@ -169,3 +169,21 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Loads `tests/eval/<name>` and scores the bot on it over the shared index (no sweep).
+pub fn eval_set(name: &str) -> (ohwb_bot::eval::Questions, ohwb_bot::eval::Report) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/eval")
+        .join(name);
+    let questions = ohwb_bot::eval::Questions::load(&path).unwrap();
+    let corpus = ohwb_bot::corpus::load(&corpus_dir()).unwrap();
+    let report = ohwb_bot::eval::run(
+        real_index(),
+        &ohwb_bot::config::AnswerConfig::default(),
+        &corpus,
+        &questions,
+        false,
+    )
+    .unwrap();
+    (questions, report)
+}

@@ -1,29 +1,18 @@
 use std::path::Path;
 
-use crate::common::{corpus_copy, corpus_dir, real_index};
+use crate::common::{corpus_copy, real_index};
 use ohwb_bot::answer::{self, AskOptions};
 use ohwb_bot::commands::Bot;
 use ohwb_bot::config::AnswerConfig;
-use ohwb_bot::eval::{self, Questions};
+use ohwb_bot::eval;
 
 /// The retrieval floors on the original (dev) questions: a little under what the pipeline
 /// reaches (hit@1 0.802, hit@3 0.965, out-of-scope declined 0.95), so a ranking regression
 /// fails CI.
 #[test]
 fn eval_holds_its_floors_and_beats_the_baseline() {
-    let questions =
-        Questions::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/questions.toml"))
-            .unwrap();
+    let (questions, report) = crate::common::eval_set("questions.toml");
     assert!(questions.answerable.len() >= 60 && questions.out_of_scope.len() >= 15);
-    let corpus = ohwb_bot::corpus::load(&corpus_dir()).unwrap();
-    let report = eval::run(
-        real_index(),
-        &AnswerConfig::default(),
-        &corpus,
-        &questions,
-        false,
-    )
-    .unwrap();
     let table = eval::render(&report, true);
     let dev = report.split("dev").expect("all of questions.toml is dev");
     assert!(report.split("test").is_none(), "{table}");

@@ -1,9 +1,9 @@
 use std::path::Path;
 
-use crate::common::{bot_cmd, corpus_copy, corpus_dir, real_config, real_index};
+use crate::common::{bot_cmd, corpus_copy, real_config, real_index};
 use ohwb_bot::answer::{self, AskOptions, Mode};
 use ohwb_bot::config::AnswerConfig;
-use ohwb_bot::eval::{self, Questions};
+use ohwb_bot::eval;
 
 fn ask(q: &str) -> ohwb_bot::answer::Answer {
     answer::answer(
@@ -21,10 +21,7 @@ fn ask(q: &str) -> ohwb_bot::answer::Answer {
 /// the lexical one it replaced on the same questions.
 #[test]
 fn held_out_staff_questions_hold_their_floors() {
-    let questions = Questions::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/staff-questions.toml"),
-    )
-    .unwrap();
+    let (questions, report) = crate::common::eval_set("staff-questions.toml");
     let count = |split: &str| {
         questions
             .answerable
@@ -35,15 +32,6 @@ fn held_out_staff_questions_hold_their_floors() {
     assert!(count("test") >= 150 && count("dev") >= 100);
     let paraphrases = questions.answerable.iter().filter(|a| a.paraphrase).count();
     assert!(paraphrases * 3 >= questions.answerable.len());
-    let corpus = ohwb_bot::corpus::load(&corpus_dir()).unwrap();
-    let report = eval::run(
-        real_index(),
-        &AnswerConfig::default(),
-        &corpus,
-        &questions,
-        false,
-    )
-    .unwrap();
     let table = eval::render(&report, false);
     let test = report.split("test").expect("a test split");
     let (ours, before) = (test.ours_passage, test.lexical_passage);
