@@ -326,6 +326,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         p.distress.len()
                     }
                 );
+                let asks: usize = corpus
+                    .phrasings
+                    .sections
+                    .iter()
+                    .map(|(_, a, _)| a.len())
+                    .sum();
+                let outside = corpus.out_of_scope.questions().count();
+                if asks == 0 || outside == 0 {
+                    println!(
+                        "scope examples: none (phrasings.toml and out-of-scope.toml are both \
+                         needed); questions in other words than the documents will be declined \
+                         more often"
+                    );
+                } else {
+                    println!(
+                        "scope examples OK: {asks} questions the documents answer \
+                         (phrasings.toml), {outside} they do not (out-of-scope.toml)"
+                    );
+                }
                 Ok(ExitCode::SUCCESS)
             } else {
                 for p in &corpus.problems {
@@ -632,6 +651,12 @@ fn render_explain(answer: &Answer) -> String {
         e.standout,
         rank(e.dense_rank),
     );
+    if let Some(scope) = e.scope {
+        s.push_str(&format!(
+            "  scope: reads like a question the documents answer {scope:.2} (answers from {:.2})\n",
+            ohwb_bot::answer::IN_SCOPE
+        ));
+    }
     if let Some(why) = &e.declined_because {
         s.push_str(&format!("  declined: {why}\n"));
     }

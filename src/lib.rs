@@ -15,6 +15,10 @@
 //! - [`resources`]: resource links posted by OH teams, stored as corpus files.
 //! - [`eval`]: retrieval and answer-line scores on a questions file per split, beside the
 //!   lexical-only ranking and a naive baseline; distress detection scores.
+//! - [`classifier`]: logistic regression on sentence vectors and word n-grams, trained at index
+//!   time; used by [`safety`] and [`scope`].
+//! - [`scope`]: whether a question is one the documents answer, learned from the section
+//!   phrasings and `out-of-scope.toml`.
 //! - [`safety`]: recognises distress (a classifier on sentence vectors, plus reviewed phrases) and
 //!   help-seeking in a message.
 //! - [`vectors`]: passage, phrasing and answer-piece vectors in each index generation, and the
@@ -31,6 +35,7 @@
 
 pub mod answer;
 pub mod answer_units;
+pub mod classifier;
 pub mod commands;
 pub mod config;
 pub mod console;
@@ -45,6 +50,7 @@ pub mod query;
 pub mod reply;
 pub mod resources;
 pub mod safety;
+pub mod scope;
 mod testing;
 mod text;
 pub mod vectors;

@@ -115,6 +115,30 @@ pub fn truncate_words(s: &str, max: usize) -> String {
     format!("{}…", head.trim_end())
 }
 
+/// Lowercase words with apostrophes removed and other punctuation as spaces, padded with a
+/// space at each end so ` phrase ` finds whole words only.
+pub fn normalise(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(' ');
+    let mut space = true;
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if matches!(c, '\'' | '’' | '‘' | '`') {
+            continue;
+        }
+        if c.is_alphanumeric() {
+            out.push(c);
+            space = false;
+        } else if !space {
+            out.push(' ');
+            space = true;
+        }
+    }
+    if !space {
+        out.push(' ');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

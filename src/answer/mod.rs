@@ -24,7 +24,7 @@ use crate::config::AnswerConfig;
 use crate::index::{Hit, SearchIndex};
 use crate::query::{self, Concept};
 use crate::Result;
-pub use decide::{decide, Evidence, PARAPHRASE_COSINE};
+pub use decide::{decide, Evidence, IN_SCOPE, PARAPHRASE_COSINE};
 pub use line::MAX_SUMMARY_CHARS;
 pub use retrieve::{retrieve, Candidate, Mode, Retrieved};
 
@@ -111,6 +111,8 @@ pub struct Explain {
     pub cosine: f32,
     /// Standard deviations by which the best cosine stands above the corpus mean.
     pub standout: f32,
+    /// How likely the question is one the documents answer ([`crate::scope`]), when known.
+    pub scope: Option<f32>,
     /// The best passage's rank in the lexical ranking, if it has one.
     pub lexical_rank: Option<usize>,
     /// Its rank in the dense ranking, if in the top [`retrieve::DEPTH`].
@@ -195,11 +197,13 @@ pub fn answer(
         specific: specific(&best.hit),
         cosine: best.cosine,
         standout: found.standout,
+        scope: vector.as_deref().and_then(|v| index.scope(question, v)),
     };
     explain.matched = best.hit.matched.clone();
     explain.coverage = best.coverage;
     explain.cosine = best.cosine;
     explain.standout = found.standout;
+    explain.scope = evidence.scope;
     explain.lexical_rank = best.lexical_rank;
     explain.dense_rank = best.dense_rank;
     if let Err(why) = decide(&evidence, config, semantic) {

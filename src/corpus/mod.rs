@@ -13,10 +13,12 @@
 //!   in the same order.
 //! - Only `.md` files are documents; hidden files and directories are skipped.
 
+pub mod out_of_scope;
 mod passages;
 pub mod phrasings;
 pub mod thesaurus;
 
+pub use out_of_scope::OutOfScope;
 pub use phrasings::Phrasings;
 pub use thesaurus::Thesaurus;
 
@@ -152,6 +154,8 @@ pub struct Corpus {
     pub thesaurus: Thesaurus,
     /// Ways staff ask for each section, from `phrasings.toml` (empty when absent).
     pub phrasings: Phrasings,
+    /// Questions the documents do not answer, from `out-of-scope.toml` (empty when absent).
+    pub out_of_scope: OutOfScope,
     /// The trust's additions to the safety phrases, from `safety/phrases.toml` (`None` when it
     /// is missing or invalid; that is also a problem).
     pub safety_phrases: Option<crate::safety::Phrases>,
@@ -213,6 +217,14 @@ pub fn load(dir: &Path) -> Result<Corpus> {
     }
     if let Some(p) = load_side_file(dir, phrasings::FILE, Phrasings::parse, &mut corpus.problems)? {
         check_phrasings(&mut corpus, p);
+    }
+    if let Some(o) = load_side_file(
+        dir,
+        out_of_scope::FILE,
+        OutOfScope::parse,
+        &mut corpus.problems,
+    )? {
+        corpus.out_of_scope = o;
     }
     load_safety_files(dir, &mut corpus)?;
     Ok(corpus)

@@ -14,7 +14,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::index::SearchIndex;
-use crate::safety::{self, examples, Example};
+use crate::safety::{examples, Example};
 use crate::{Error, Result};
 
 /// Recall and false alarms of one detector on one split.
@@ -64,7 +64,7 @@ pub struct DistressReport {
     /// The served classifier's threshold.
     pub threshold: f32,
     /// Cross-validated figures from training.
-    pub training: safety::classifier::TrainingReport,
+    pub training: crate::classifier::TrainingReport,
     /// Per split: dev first, then test.
     pub splits: Vec<SplitReport>,
     /// Combined rates at other thresholds.

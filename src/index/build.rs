@@ -1,5 +1,6 @@
 //! Building a generation: load the corpus, write a new `gen-*` directory (tantivy index and
-//! passage vectors), train or carry over the distress detector, then swap `current.json`.
+//! passage vectors), train or carry over the distress detector and the scope model, then swap
+//! `current.json`.
 //! The invariants are the index's (see the parent module): a failed build changes nothing
 //! served; one build at a time per index directory.
 
@@ -19,6 +20,7 @@ use crate::corpus::phrasings::section_of;
 use crate::corpus::{self, Corpus};
 use crate::embed::Embedder;
 use crate::safety::{self, Detector};
+use crate::scope::Scope;
 use crate::vectors;
 use crate::{Error, Result};
 
@@ -198,12 +200,23 @@ fn build_locked(
             d
         }
     };
+    let t = Instant::now();
+    let scope_inputs = scope_inputs(embedder, corpus);
+    let scope = match previous.as_ref() {
+        Some(m) if m.scope_inputs == scope_inputs => m.scope.clone(),
+        _ => {
+            let s = Scope::train(embedder, &corpus.phrasings, &corpus.out_of_scope)?;
+            tracing::debug!(ms = t.elapsed().as_millis() as u64, "scope model trained");
+            s
+        }
+    };
     let used: Vec<&str> = passages
         .iter()
         .chain(&phrasings)
         .map(|(_, t)| t.as_str())
         .chain(pieces.iter().flatten().map(String::as_str))
         .chain(examples.iter().map(|e| e.text.as_str()))
+        .chain(corpus.out_of_scope.questions())
         .collect();
     vectors::save_cache(index_dir, embedder, &used);
     crate::testing::pause_point("index-generation-written");
@@ -218,6 +231,8 @@ fn build_locked(
         model: embedder.id().to_string(),
         detector,
         detector_inputs,
+        scope,
+        scope_inputs,
     };
     write_manifest(index_dir, &manifest)?;
     remove_old_generations(index_dir, &generation, previous.as_ref());
@@ -249,6 +264,25 @@ fn detector_inputs(
     }
     h.update(safety::BUILTIN_PHRASES.as_bytes());
     h.update(serde_json::to_vec(phrases).expect("phrases serialise"));
+    hex(&h.finalize())
+}
+
+/// What the scope model depends on, hashed, as [`detector_inputs`] is for the detector.
+fn scope_inputs(embedder: &Embedder, corpus: &Corpus) -> String {
+    let mut h = Sha256::new();
+    h.update(SCHEMA_VERSION.to_le_bytes());
+    h.update(embedder.id().as_bytes());
+    for (_, asks, _) in &corpus.phrasings.sections {
+        for a in asks {
+            h.update(a.as_bytes());
+            h.update([0]);
+        }
+    }
+    h.update([1]);
+    for q in corpus.out_of_scope.questions() {
+        h.update(q.as_bytes());
+        h.update([0]);
+    }
     hex(&h.finalize())
 }
 

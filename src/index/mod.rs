@@ -27,7 +27,8 @@
 //! - Every build trains the distress detector ([`crate::safety::Detector`]) from the built-in
 //!   and the trust's examples (or reuses the served one when nothing it learns from changed:
 //!   training is deterministic) and stores it in the manifest, beside the thesaurus: the served
-//!   index and its safety lists always match.
+//!   index and its safety lists always match. The scope model ([`crate::scope::Scope`]) is
+//!   trained and stored the same way, from the phrasings and the out-of-scope examples.
 //! - Searching is blocking CPU work: async callers run it under `spawn_blocking`.
 
 mod build;
@@ -52,7 +53,7 @@ pub use build::{rebuild, try_rebuild, BuildReport, Changes};
 pub use search::{DenseHits, Hit, QueryForm, SearchIndex, SearchRequest};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 pub(crate) const MANIFEST: &str = "current.json";
 /// Recall on held-out folds of the examples that the distress threshold is chosen for. Chosen on
 /// the dev split of `tests/eval/distress.toml`: 0.98 gave the same dev recall (98.3 %) with
@@ -142,6 +143,12 @@ pub struct Manifest {
     /// Hash of everything the detector was trained from (model, examples, phrases, recall
     /// target, [`SCHEMA_VERSION`]); a build with the same hash reuses the detector.
     pub detector_inputs: String,
+    /// Whether a question is one the documents answer, as trained for this generation (`None`
+    /// without phrasings or out-of-scope examples).
+    pub scope: Option<crate::scope::Scope>,
+    /// Hash of everything the scope model was trained from; a build with the same hash reuses
+    /// it.
+    pub scope_inputs: String,
 }
 
 impl Manifest {

@@ -247,6 +247,13 @@ impl SearchIndex {
         self.manifest.detector.assess(&self.embedder, message)
     }
 
+    /// How likely `question` (with its sentence `vector`) is one the documents answer, by this
+    /// generation's scope model; `None` when it has none.
+    pub fn scope(&self, question: &str, vector: &[f32]) -> Option<f32> {
+        let scope = self.manifest.scope.as_ref()?;
+        (scope.model == self.embedder.id()).then(|| scope.score(question, vector))
+    }
+
     /// The stored vector of a passage, by id.
     pub fn passage_vector(&self, passage_id: &str) -> Option<&[f32]> {
         let i = *self.vector_pos.get(passage_id)?;

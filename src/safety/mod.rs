@@ -20,7 +20,6 @@
 //! - Assessment is pure: it logs nothing and stores nothing. What a message said is never
 //!   written anywhere by this module or its callers.
 
-pub mod classifier;
 pub mod examples;
 pub mod phrases;
 
@@ -29,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::embed::Embedder;
 use crate::Result;
 
-pub use classifier::Classifier;
+pub use crate::classifier::Classifier;
 pub use examples::Example;
 pub use phrases::{normalise, Phrases};
 

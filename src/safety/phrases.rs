@@ -48,29 +48,7 @@ struct RawHelp {
     phrases: Vec<String>,
 }
 
-/// Lowercase words with apostrophes removed and other punctuation as spaces, padded with a
-/// space at each end so ` phrase ` finds whole words only.
-pub fn normalise(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(' ');
-    let mut space = true;
-    for c in s.chars().flat_map(char::to_lowercase) {
-        if matches!(c, '\'' | '’' | '‘' | '`') {
-            continue;
-        }
-        if c.is_alphanumeric() {
-            out.push(c);
-            space = false;
-        } else if !space {
-            out.push(' ');
-            space = true;
-        }
-    }
-    if !space {
-        out.push(' ');
-    }
-    out
-}
+pub use crate::text::normalise;
 
 /// [`normalise`], then every word stemmed (English Snowball), padded the same way.
 pub fn word_forms(s: &str) -> String {

@@ -16,8 +16,8 @@ fn ask(q: &str) -> ohwb_bot::answer::Answer {
 }
 
 /// The held-out staff questions (written blind, never tuned on): floors a little under what
-/// the bot reaches on their test split (hit@1 0.519, hit@3 0.586, answer line 0.427,
-/// out-of-scope declined 0.850, answerable declined 0.359), and the hybrid ranking must beat
+/// the bot reaches on their test split (hit@1 0.624, hit@3 0.751, answer line 0.506,
+/// out-of-scope declined 0.800, answerable declined 0.066), and the hybrid ranking must beat
 /// the lexical one it replaced on the same questions.
 #[test]
 fn held_out_staff_questions_hold_their_floors() {
@@ -35,11 +35,11 @@ fn held_out_staff_questions_hold_their_floors() {
     let table = eval::render(&report, false);
     let test = report.split("test").expect("a test split");
     let (ours, before) = (test.ours_passage, test.lexical_passage);
-    assert!(ours.hit_at_1 >= 0.49, "{table}");
-    assert!(ours.hit_at_3 >= 0.55, "{table}");
-    assert!(ours.answer_line_right >= 0.40, "{table}");
-    assert!(ours.declined_out_of_scope >= 0.82, "{table}");
-    assert!(ours.declined_answerable <= 0.40, "{table}");
+    assert!(ours.hit_at_1 >= 0.60, "{table}");
+    assert!(ours.hit_at_3 >= 0.72, "{table}");
+    assert!(ours.answer_line_right >= 0.48, "{table}");
+    assert!(ours.declined_out_of_scope >= 0.77, "{table}");
+    assert!(ours.declined_answerable <= 0.10, "{table}");
     assert!(ours.hit_at_3 >= before.hit_at_3 + 0.05, "{table}");
     assert!(
         ours.paraphrase_hit_at_3 > before.paraphrase_hit_at_3,
@@ -190,4 +190,40 @@ fn the_answer_reuses_the_distress_checks_question_vector() {
     )
     .unwrap();
     assert_eq!(fresh, odd);
+}
+
+/// The scope model is what lets a question put in other words through: the same corpus
+/// without its out-of-scope examples has no scope model, and then declines several times as
+/// many of the dev questions it could answer, while out-of-scope questions stay declined.
+#[test]
+fn the_scope_model_answers_paraphrases_the_other_rules_decline() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/staff-questions.toml");
+    let questions = eval::Questions::load(&path).unwrap();
+    let config = AnswerConfig::default();
+    let corpus = ohwb_bot::corpus::load(&crate::common::corpus_dir()).unwrap();
+    let with = eval::run(real_index(), &config, &corpus, &questions, false).unwrap();
+    assert!(real_index().manifest().scope.is_some());
+
+    let (dir, c) = corpus_copy();
+    std::fs::remove_file(c.paths.corpus.join("out-of-scope.toml")).unwrap();
+    ohwb_bot::index::rebuild(&c.paths.corpus, &c.paths.index, &crate::common::embedder()).unwrap();
+    let bare =
+        ohwb_bot::index::SearchIndex::open(&c.paths.index, crate::common::embedder()).unwrap();
+    assert!(bare.manifest().scope.is_none());
+    let without = eval::run(&bare, &config, &corpus, &questions, false).unwrap();
+    drop(dir);
+
+    let (a, b) = (
+        with.split("dev").unwrap().ours_passage,
+        without.split("dev").unwrap().ours_passage,
+    );
+    assert!(
+        a.declined_answerable * 3.0 < b.declined_answerable,
+        "{a:?} {b:?}"
+    );
+    assert!(a.hit_at_3 > b.hit_at_3 + 0.1, "{a:?} {b:?}");
+    assert!(
+        a.declined_out_of_scope >= b.declined_out_of_scope - 0.05,
+        "{a:?} {b:?}"
+    );
 }

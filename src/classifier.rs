@@ -1,13 +1,17 @@
 //! Logistic regression on two views of a message: its sentence vector (meaning) and its word
 //! unigrams and bigrams, TF-IDF weighted (wording such as "i", "my", "patient", "lol" that the
-//! vector blurs). Trained at index time from the labelled examples and stored in the generation.
+//! vector blurs). Trained at index time from labelled examples and stored in the generation.
+//! Two decisions use it: distress ([`crate::safety`], with a threshold chosen by
+//! cross-validation, [`Classifier`]) and whether a question is one the documents answer
+//! ([`crate::scope`], a bare [`Fit`]).
 //!
 //! Invariants:
 //! - Training is deterministic (fixed folds, fixed iterations, no randomness): the same examples
 //!   and model give the same weights, so a rebuilt index behaves exactly as the reviewed one.
-//! - The threshold is chosen on out-of-fold scores (k-fold cross-validation), never on the
+//! - A threshold is chosen on out-of-fold scores (k-fold cross-validation), never on the
 //!   examples a fold was trained on, as the highest score that keeps recall at the target.
-//! - Classes are weighted to count equally, so adding ordinary examples cannot dilute recall.
+//! - Classes are weighted to count equally, so adding examples of one class cannot dilute
+//!   the other's.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -62,7 +66,7 @@ fn sigmoid(x: f32) -> f32 {
 
 /// Word unigrams and bigrams of a normalised message.
 fn ngrams(text: &str) -> Vec<String> {
-    let normal = super::normalise(text);
+    let normal = crate::text::normalise(text);
     let words: Vec<&str> = normal.split_whitespace().collect();
     let mut out: Vec<String> = words.iter().map(|w| w.to_string()).collect();
     out.extend(words.windows(2).map(|p| format!("{} {}", p[0], p[1])));
@@ -125,7 +129,7 @@ impl Fit {
 }
 
 /// Class-weighted logistic regression with an L2 penalty, by full-batch Adam.
-fn fit(texts: &[&str], vectors: &[&[f32]], ys: &[bool]) -> Fit {
+pub fn fit(texts: &[&str], vectors: &[&[f32]], ys: &[bool]) -> Fit {
     let n = texts.len().max(1);
     let mut df: BTreeMap<String, usize> = BTreeMap::new();
     for t in texts {
