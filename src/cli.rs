@@ -21,6 +21,23 @@ use ohwb_bot::index::{self, Freshness, SearchIndex};
 use ohwb_bot::{commands, console, corpus, discord, resources};
 use std::sync::Arc;
 
+/// `println!` that returns a write error (a closed pipe, a full disk) instead of panicking:
+/// `main` ends quietly on a broken pipe and reports anything else.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `print!` that returns a write error, as [`outln!`] does.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 /// Answers NHS staff questions about the Growing Occupational Health and Wellbeing Together
 /// strategy, citing the passages it answers from.
 #[derive(Debug, Parser)]
@@ -195,19 +212,33 @@ const PAYLOAD_LOGGERS: &[&str] = &[
 ];
 
 fn init_logging(default: &str) {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_env("OHWB_LOG")
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::Layer as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OHWB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    for target in PAYLOAD_LOGGERS {
-        if let Ok(directive) = format!("{target}=info").parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // A separate filter after the user's: a more specific directive in OHWB_LOG
+    // ("hyper_util::client=trace") cannot lift the cap, as it would inside one EnvFilter.
+    let cap = tracing_subscriber::filter::filter_fn(|meta| {
+        *meta.level() <= tracing::Level::INFO || !is_payload_logger(meta.target())
+    });
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // Colour codes only on a terminal: journald and log files get plain text.
         .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_filter(filter)
+        .with_filter(cap);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// Whether `target` is one of [`PAYLOAD_LOGGERS`] or a module inside one.
+fn is_payload_logger(target: &str) -> bool {
+    PAYLOAD_LOGGERS.iter().any(|p| {
+        target == *p
+            || target
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with("::"))
+    })
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -278,20 +309,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     format!("index not rebuilt; {} unchanged", settings.index.display())
                 })?;
             let c = &report.changes;
-            println!(
+            outln!(
                 "Indexed {} documents, {} passages in {:.2} s into {}.",
                 report.documents,
                 report.passages,
                 report.elapsed.as_secs_f64(),
                 settings.index.display()
-            );
+            )?;
             for (label, list) in [
                 ("added", &c.added),
                 ("updated", &c.updated),
                 ("removed", &c.removed),
             ] {
                 if !list.is_empty() {
-                    println!("  {label}: {}", list.join(", "));
+                    outln!("  {label}: {}", list.join(", "))?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -305,16 +336,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 );
             }
             if corpus.problems.is_empty() {
-                println!(
+                outln!(
                     "corpus OK: {} documents, {} passages",
                     corpus.documents.len(),
                     corpus.passage_count()
-                );
+                )?;
                 let examples = ohwb_bot::safety::training_examples(
                     corpus.safety_examples.as_deref().unwrap_or_default(),
                 );
                 let distress = examples.iter().filter(|e| e.distress).count();
-                println!(
+                outln!(
                     "safety lists OK: {} distress and {} ordinary examples (built in, plus {} of \
                      this trust's), {} distress phrases",
                     distress,
@@ -325,7 +356,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         p.extend(corpus.safety_phrases.clone().unwrap_or_default());
                         p.distress.len()
                     }
-                );
+                )?;
                 let asks: usize = corpus
                     .phrasings
                     .sections
@@ -334,21 +365,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .sum();
                 let outside = corpus.out_of_scope.questions().count();
                 if asks == 0 || outside == 0 {
-                    println!(
+                    outln!(
                         "scope examples: none (phrasings.toml and out-of-scope.toml are both \
                          needed); questions in other words than the documents will be declined \
                          more often"
-                    );
+                    )?;
                 } else {
-                    println!(
+                    outln!(
                         "scope examples OK: {asks} questions the documents answer \
                          (phrasings.toml), {outside} they do not (out-of-scope.toml)"
-                    );
+                    )?;
                 }
                 Ok(ExitCode::SUCCESS)
             } else {
                 for p in &corpus.problems {
-                    eprintln!("{}", p_with_dir(&settings.corpus, p));
+                    eprintln!("{}", term(&p_with_dir(&settings.corpus, p)));
                 }
                 eprintln!("{} problem(s) found", corpus.problems.len());
                 Ok(ExitCode::FAILURE)
@@ -367,9 +398,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let index = open(&settings)?;
                 let report = ohwb_bot::eval::distress::run(&index, &set)?;
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&report)?);
+                    outln!("{}", serde_json::to_string_pretty(&report)?)?;
                 } else {
-                    print!("{}", ohwb_bot::eval::distress::render(&report, verbose));
+                    out!("{}", ohwb_bot::eval::distress::render(&report, verbose))?;
                 }
                 return Ok(ExitCode::SUCCESS);
             }
@@ -379,9 +410,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let report =
                 ohwb_bot::eval::run(&index, &settings.config.answer, &corpus, &questions, sweep)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                outln!("{}", serde_json::to_string_pretty(&report)?)?;
             } else {
-                print!("{}", ohwb_bot::eval::render(&report, verbose));
+                out!("{}", ohwb_bot::eval::render(&report, verbose))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -401,13 +432,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let index = open(&settings)?;
             let docs = &index.manifest().documents;
             if json {
-                println!("{}", serde_json::to_string_pretty(docs)?);
+                outln!("{}", serde_json::to_string_pretty(docs)?)?;
             } else {
                 for d in docs {
-                    println!(
+                    outln!(
                         "{} [{}] ({} passages)\n  {}\n  {}",
-                        d.title, d.slug, d.passages, d.kind, d.url
-                    );
+                        term(&d.title),
+                        term(&d.slug),
+                        d.passages,
+                        term(&d.kind),
+                        term(&d.url)
+                    )?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -447,7 +482,7 @@ fn resource(settings: Settings, action: ResourceAction) -> Result<ExitCode> {
                 posted_by,
             };
             let saved = resources::add(&corpus_dir, &new, policy)?;
-            println!("{}", saved.id);
+            outln!("{}", saved.id)?;
             reindex(&format!("saved as {}", saved.id));
         }
         ResourceAction::List { json } => {
@@ -462,28 +497,28 @@ fn resource(settings: Settings, action: ResourceAction) -> Result<ExitCode> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                outln!("{}", serde_json::to_string_pretty(&rows)?)?;
             } else if list.is_empty() {
-                println!("No resources have been posted yet.");
+                outln!("No resources have been posted yet.")?;
             } else {
                 for r in &list {
-                    println!(
+                    outln!(
                         "{}  {}
     {}
     tags: {}  posted {} by {}",
-                        r.id,
-                        r.title,
-                        r.url,
-                        r.tags.join(", "),
-                        r.posted_at,
-                        r.posted_by
-                    );
+                        term(&r.id),
+                        term(&r.title),
+                        term(&r.url),
+                        term(&r.tags.join(", ")),
+                        term(&r.posted_at),
+                        term(&r.posted_by)
+                    )?;
                 }
             }
         }
         ResourceAction::Remove { id } => {
             let removed = resources::remove(&corpus_dir, &id)?;
-            println!("{}", removed.id);
+            outln!("{}", removed.id)?;
             reindex(&format!("removed {}", removed.id));
         }
     }
@@ -614,12 +649,17 @@ fn resolve_source(index: &SearchIndex, wanted: &str) -> Result<String> {
         })
 }
 
+/// Text from documents, resources or the user, made safe to print on a terminal.
+fn term(s: &str) -> std::borrow::Cow<'_, str> {
+    ohwb_bot::console::for_terminal(s)
+}
+
 fn out_is_tty() -> bool {
     std::io::stdout().is_terminal()
 }
 
 fn render_text(answer: &Answer, tty: bool) -> String {
-    let mut s = format!("{}\n", answer.summary);
+    let mut s = format!("{}\n", term(&answer.summary));
     let (open, close) = if tty {
         ("\x1b[1m", "\x1b[0m")
     } else {
@@ -629,10 +669,11 @@ fn render_text(answer: &Answer, tty: bool) -> String {
         s.push_str(&format!(
             "\n[{}] {} › {}\n    {}\n    {}\n",
             c.rank,
-            c.document,
-            c.section,
-            c.url,
-            c.snippet.marked(open, close, |t| t.replace('\n', " "))
+            term(&c.document),
+            term(&c.section),
+            term(&c.url),
+            c.snippet
+                .marked(open, close, |t| term(&t.replace('\n', " ")).into_owned())
         ));
     }
     s
@@ -643,8 +684,8 @@ fn render_explain(answer: &Answer) -> String {
     let rank = |r: Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
     let mut s = format!(
         "\nexplain:\n  terms: {}\n  words: best passage matches {} ({:.0}% coverage; lexical rank {})\n  meaning: similarity {:.2}, {:.1} sd above the corpus mean (dense rank {})\n",
-        e.terms.join(", "),
-        e.matched.join(", "),
+        term(&e.terms.join(", ")),
+        term(&e.matched.join(", ")),
         e.coverage * 100.0,
         rank(e.lexical_rank),
         e.cosine,
@@ -658,7 +699,7 @@ fn render_explain(answer: &Answer) -> String {
         ));
     }
     if let Some(why) = &e.declined_because {
-        s.push_str(&format!("  declined: {why}\n"));
+        s.push_str(&format!("  declined: {}\n", term(why)));
     }
     for c in &answer.citations {
         s.push_str(&format!(
@@ -711,5 +752,19 @@ impl<'a> From<&'a Answer> for JsonAnswer<'a> {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_loggers_are_matched_with_their_modules_only() {
+        assert!(is_payload_logger("hyper_util"));
+        assert!(is_payload_logger("hyper_util::client::legacy"));
+        assert!(is_payload_logger("serenity::gateway::shard"));
+        assert!(!is_payload_logger("hyper_utility"));
+        assert!(!is_payload_logger("ohwb_bot::discord"));
     }
 }

@@ -1,14 +1,19 @@
 //! The console front end: runs the chat commands from lines of text, without Discord, and
 //! prints what the bot would post as readable text.
 //!
-//! Invariant: it goes through the same [`Invocation::parse`] → [`Bot::execute`] path as every
-//! front end and only renders the [`Reply`]; no command behaviour lives here. The console user
-//! is the operator on the host, so it runs with no role restrictions of its own.
+//! Invariants:
+//! - It goes through the same [`Invocation::parse`] → [`Bot::execute`] path as every front end
+//!   and only renders the [`Reply`]; no command behaviour lives here. The console user is the
+//!   operator on the host, so it runs with no role restrictions of its own.
+//! - What it prints cannot act on a terminal: control characters from a document, a posted
+//!   resource or the input are shown escaped ([`for_terminal`]).
+//! - A line that is not valid UTF-8 is reported by number and skipped; the session goes on.
 
 use std::io::{BufRead, Write};
 
 use crate::commands::{Bot, Caller, Invocation};
 use crate::reply::{Inline, Reply, Rich};
+pub use crate::text::for_terminal;
 
 /// Renders a reply as plain text, the way the console prints it.
 pub fn render(reply: &Reply) -> String {
@@ -51,10 +56,22 @@ fn rich(r: &Rich) -> String {
 
 /// Reads commands from `input` until end of input or `/quit`, writing each reply to `output`.
 /// A bad line gets a message and the loop goes on; only I/O errors end it early.
-pub fn run(bot: &Bot, input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
+pub fn run(bot: &Bot, mut input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
     let caller = Caller::operator("console");
-    for line in input.lines() {
-        let line = line?;
+    let mut bytes = Vec::new();
+    for number in 1.. {
+        bytes.clear();
+        if input.read_until(b'\n', &mut bytes)? == 0 {
+            break;
+        }
+        let Ok(line) = std::str::from_utf8(&bytes) else {
+            writeln!(
+                output,
+                "line {number} is not valid UTF-8 text; skipped it.\n"
+            )?;
+            output.flush()?;
+            continue;
+        };
         let line = line.trim();
         if line.is_empty() || line.starts_with("//") {
             continue;
@@ -69,7 +86,7 @@ pub fn run(bot: &Bot, input: impl BufRead, mut output: impl Write) -> std::io::R
                 Err(e) => format!("error: {e}\n"),
             },
         };
-        writeln!(output, "{text}")?;
+        writeln!(output, "{}", for_terminal(&text))?;
         output.flush()?;
     }
     Ok(())

@@ -12,6 +12,8 @@
 //! - [`answer_units`]: cuts a passage into the pieces an answer line is chosen from (the index
 //!   embeds them; the answer builder scores them).
 //! - [`config`]: `config.toml`, with defaults for every key.
+//! - [`links`]: whether a posted link is public (an allow rule over the IANA special-purpose
+//!   registries), and the form that spots the same page posted twice.
 //! - [`resources`]: resource links posted by OH teams, stored as corpus files.
 //! - [`eval`]: retrieval and answer-line scores on a questions file per split, beside the
 //!   lexical-only ranking and a naive baseline; distress detection scores.
@@ -19,6 +21,7 @@
 //!   time; used by [`safety`] and [`scope`].
 //! - [`scope`]: whether a question is one the documents answer, learned from the section
 //!   phrasings and `out-of-scope.toml`.
+//! - [`sections`]: which section a question asks about, learned from the phrasings.
 //! - [`safety`]: recognises distress (a classifier on sentence vectors, plus reviewed phrases) and
 //!   help-seeking in a message.
 //! - [`vectors`]: passage, phrasing and answer-piece vectors in each index generation, and the
@@ -46,11 +49,13 @@ mod error;
 pub mod eval;
 mod fsutil;
 pub mod index;
+pub mod links;
 pub mod query;
 pub mod reply;
 pub mod resources;
 pub mod safety;
 pub mod scope;
+pub mod sections;
 mod testing;
 mod text;
 pub mod vectors;

@@ -18,6 +18,8 @@ use crate::index::{QueryForm, SearchIndex, SearchRequest};
 
 /// At most this many concepts are taken from a question; the rest is ignored.
 pub const MAX_CONCEPTS: usize = 48;
+/// Most words of one question the typo corrector looks at.
+pub const MAX_TYPO_WORDS: usize = 8;
 /// Weight of a thesaurus alternative relative to the user's own words.
 pub const THESAURUS_WEIGHT: f32 = 0.6;
 /// Weight of a typo correction.
@@ -366,6 +368,10 @@ pub fn analyse(index: &SearchIndex, question: &str) -> Vec<Concept> {
     let words: Vec<&str> = normalised.split(' ').filter(|w| !w.is_empty()).collect();
     let mut concepts: Vec<Concept> = Vec::new();
     let mut seen: HashSet<Vec<String>> = HashSet::new();
+    // Each distinct word is analysed once, and only so many may be typo-corrected: the cost of
+    // a question is bounded whatever it repeats ("xyzzyq " × 1,000).
+    let mut seen_words: HashSet<&str> = HashSet::new();
+    let mut typo_budget = MAX_TYPO_WORDS;
     let mut i = 0;
     while i < words.len() && concepts.len() < MAX_CONCEPTS {
         let mut matched = None;
@@ -402,7 +408,7 @@ pub fn analyse(index: &SearchIndex, question: &str) -> Vec<Concept> {
         } else {
             let w = words[i];
             i += 1;
-            if is_stopword(w) || w.chars().count() > 40 {
+            if is_stopword(w) || w.chars().count() > 40 || !seen_words.insert(w) {
                 continue;
             }
             let stems = index.analyze(w);
@@ -412,8 +418,10 @@ pub fn analyse(index: &SearchIndex, question: &str) -> Vec<Concept> {
             // Only a word that is neither in the index nor a real English word (a whole word
             // of the model's vocabulary) may be a typo: "thinking" is never "corrected" to
             // "this", nor "according" to "record".
-            let typo = index.any_field_freq(&stem) == 0 && !index.embedder().is_word(w);
+            let typo =
+                typo_budget > 0 && index.any_field_freq(&stem) == 0 && !index.embedder().is_word(w);
             let alternatives = if typo {
+                typo_budget -= 1;
                 corrections(index, w, &stem)
             } else {
                 Vec::new()

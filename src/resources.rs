@@ -15,7 +15,6 @@
 //!   file is written, so it reads back exactly as typed and can never become a heading, a
 //!   link or a `<!-- source -->` directive.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -146,71 +145,13 @@ pub fn check_url(raw: &str, policy: Policy) -> Result<url::Url, ResourceError> {
     if !url.username().is_empty() || url.password().is_some() {
         return invalid("the link contains a user name or password: remove them before posting");
     }
-    let Some(host) = url.host() else {
-        return invalid("the link has no host name");
-    };
-    let local = match host {
-        url::Host::Domain(d) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost"
-                || d.ends_with(".localhost")
-                || d.ends_with(".local")
-                || !d.contains('.')
-        }
-        url::Host::Ipv4(ip) => is_internal(IpAddr::V4(ip)),
-        url::Host::Ipv6(ip) => is_internal(IpAddr::V6(ip)),
-    };
-    if local {
-        return invalid(
-            "links to local or private network addresses are not allowed: post a public link",
-        );
-    }
+    crate::links::check_public(&url).map_err(ResourceError::Invalid)?;
     Ok(url)
 }
 
-fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || (o[0] == 100 && (64..128).contains(&o[1])) // carrier-grade NAT
-        }
-        IpAddr::V6(v6) => {
-            let seg = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (seg[0] & 0xfe00) == 0xfc00 // unique local
-                || (seg[0] & 0xffc0) == 0xfe80 // link local
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_internal(IpAddr::V4(v4)))
-        }
-    }
-}
-
-/// The form of a URL used to spot duplicates: no fragment, no tracking parameters, no trailing
-/// slash, scheme and host lowercased (the parser does that), `http` and `https` alike.
+/// The form of a URL used to spot duplicates ([`crate::links::duplicate_key`]).
 pub fn normalise_url(url: &url::Url) -> String {
-    let mut u = url.clone();
-    u.set_fragment(None);
-    let kept: Vec<(String, String)> = u
-        .query_pairs()
-        .filter(|(k, _)| !k.starts_with("utm_") && k != "fbclid" && k != "gclid")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    if kept.is_empty() {
-        u.set_query(None);
-    } else {
-        u.query_pairs_mut().clear().extend_pairs(kept);
-    }
-    let s = u.to_string();
-    let s = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))
-        .unwrap_or(&s);
-    s.trim_end_matches('/').to_string()
+    crate::links::duplicate_key(url)
 }
 
 /// Validated fields, ready to store.
@@ -222,7 +163,28 @@ struct Valid {
     tags: Vec<String>,
 }
 
+/// Refuses control characters (ESC, BEL, NUL, C1 controls; newlines only where
+/// `newlines` allows them) and bidirectional overrides: stored text is later printed on
+/// terminals and in chat, where they would act instead of being read.
+fn refuse_controls(field: &str, s: &str, newlines: bool) -> Result<(), ResourceError> {
+    let bad = s.chars().find(|c| {
+        let line_break = matches!(c, '\n' | '\r');
+        (c.is_control() && !(newlines && line_break)) || crate::text::is_bidi_control(*c)
+    });
+    match bad {
+        Some(c) => invalid(format!(
+            "the {field} contains the control character U+{:04X}: type it again as plain text",
+            u32::from(c)
+        )),
+        None => Ok(()),
+    }
+}
+
 fn validate(new: &NewResource, policy: Policy) -> Result<Valid, ResourceError> {
+    refuse_controls("url", &new.url, false)?;
+    refuse_controls("title", &new.title, false)?;
+    refuse_controls("summary", &new.summary, true)?;
+    refuse_controls("tags", &new.tags, false)?;
     let url = check_url(&new.url, policy)?;
     let title = one_line(&new.title);
     if title.is_empty() {
@@ -533,16 +495,16 @@ mod tests {
             ("ftp://x.org/a", "`ftp:` links"),
             ("http://www.nhs.uk/", "only https://"),
             ("https://user:pw@nhs.uk/", "user name or password"),
-            ("https://localhost/x", "local or private"),
-            ("https://127.0.0.1/", "local or private"),
-            ("https://10.1.2.3/", "local or private"),
-            ("https://192.168.0.1/", "local or private"),
-            ("https://172.16.5.5/", "local or private"),
-            ("https://169.254.1.1/", "local or private"),
-            ("https://[::1]/", "local or private"),
-            ("https://[fd00::1]/", "local or private"),
-            ("https://[::ffff:10.0.0.1]/", "local or private"),
-            ("https://intranet/", "local or private"),
+            ("https://localhost/x", "post a public link"),
+            ("https://127.0.0.1/", "post a public link"),
+            ("https://10.1.2.3/", "post a public link"),
+            ("https://192.168.0.1/", "post a public link"),
+            ("https://172.16.5.5/", "post a public link"),
+            ("https://169.254.1.1/", "post a public link"),
+            ("https://[::1]/", "post a public link"),
+            ("https://[fd00::1]/", "post a public link"),
+            ("https://[::ffff:10.0.0.1]/", "post a public link"),
+            ("https://intranet/", "post a public link"),
             ("not a link", "not a valid link"),
         ] {
             let e = check_url(bad, p).unwrap_err().to_string();

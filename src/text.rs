@@ -139,9 +139,113 @@ pub fn normalise(s: &str) -> String {
     out
 }
 
+/// Unicode's bidirectional embedding, override and isolate controls, which can make text
+/// display in another order than it is read ("Trojan Source").
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` safe to print on a terminal: control characters other than newline (ESC, BEL, NUL, C1
+/// controls, a lone carriage return) and bidirectional controls are shown as `\u{…}`
+/// escapes instead of acting on the terminal.
+pub fn for_terminal(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| (c.is_control() && c != '\n') || is_bidi_control(c);
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Characters that change how text looks or joins but carry no letter: zero-width spaces and
+/// joiners, the soft hyphen, word joiners, bidirectional marks and controls, the byte order
+/// mark. Removed before analysis, so "occupa\u{200B}tional" is "occupational".
+fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}'
+            | '\u{FEFF}'
+    ) || is_bidi_control(c)
+        || ('\u{2066}'..='\u{206F}').contains(&c)
+}
+
+/// What a person typed, as analysis should read it: ANSI escape sequences and format
+/// characters removed, other control characters turned into spaces, then NFKC-normalised
+/// (full-width letters, ligatures and compatibility forms become plain ones).
+pub fn clean_input(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            match chars.next() {
+                // CSI: parameters and intermediates, then one final byte.
+                Some('[') => {
+                    for n in chars.by_ref() {
+                        if ('\u{40}'..='\u{7e}').contains(&n) {
+                            break;
+                        }
+                    }
+                }
+                // OSC: up to BEL or ESC \.
+                Some(']') => {
+                    while let Some(n) = chars.next() {
+                        if n == '\u{7}' {
+                            break;
+                        }
+                        if n == '\u{1b}' {
+                            chars.next();
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if is_format(c) {
+            continue;
+        }
+        if c.is_control() && c != '\n' {
+            out.push(' ');
+            continue;
+        }
+        out.push(c);
+    }
+    out.nfkc().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn input_is_cleaned_of_invisible_and_terminal_characters() {
+        assert_eq!(
+            clean_input("occupa\u{200B}tional he\u{00AD}alth"),
+            "occupational health"
+        );
+        assert_eq!(
+            clean_input("\u{1b}[31mburnout\u{1b}[0m support"),
+            "burnout support"
+        );
+        assert_eq!(clean_input("\u{1b}]0;title\u{7}wellbeing"), "wellbeing");
+        assert_eq!(
+            clean_input("ｏｃｃｕｐａｔｉｏｎａｌ ﬁt note"),
+            "occupational fit note"
+        );
+        assert_eq!(clean_input("a\u{0}b\tc\nd"), "a b c\nd");
+        assert_eq!(clean_input("\u{202E}txt"), "txt");
+        assert_eq!(for_terminal("ok\nfine"), "ok\nfine");
+        assert_eq!(for_terminal("a\u{1b}[2Jb\u{9b}"), "a\\u{1b}[2Jb\\u{9b}");
+    }
 
     #[test]
     fn slugs_are_stable_and_safe() {

@@ -138,6 +138,13 @@ pub struct AskOptions {
 /// The message for a question the corpus does not cover.
 pub const NOT_COVERED: &str = "The Growing OHWB Together strategy and its background documents \
 do not seem to cover that, so I won't guess. Use /sources to see what I can answer from.";
+/// Longest question answered, in characters: about 150 words. Longer ones get [`TOO_LONG`]
+/// (after the distress check, which reads every message whole), so that no question costs
+/// more than a bounded amount of work.
+pub const MAX_ANSWERED_CHARS: usize = 1000;
+/// The message for a longer question.
+pub const TOO_LONG: &str = "That is a long message, so I won't guess which part to answer. \
+Please ask one question at a time, in under 1,000 characters.";
 /// The message for a question with no searchable words.
 pub const EMPTY_QUESTION: &str =
     "Please ask a question in words, for example: how will occupational health become easier to reach?";
@@ -150,17 +157,31 @@ pub fn answer(
     opts: &AskOptions,
 ) -> Result<Answer> {
     let top = opts.top.unwrap_or(config.top).clamp(1, 10);
-    let concepts = query::analyse(index, question);
-    let mut explain = Explain {
-        terms: concepts.iter().map(Concept::describe).collect(),
-        ..Explain::default()
-    };
+    let asked = question;
     let declined = |explain: Explain, summary: &str| Answer {
-        question: question.to_string(),
+        question: asked.to_string(),
         answered: false,
         summary: summary.to_string(),
         citations: Vec::new(),
         explain,
+    };
+    let length = question.chars().count();
+    if length > MAX_ANSWERED_CHARS {
+        let explain = Explain {
+            declined_because: Some(format!(
+                "the question is {length} characters long (the limit is {MAX_ANSWERED_CHARS})"
+            )),
+            ..Explain::default()
+        };
+        return Ok(declined(explain, TOO_LONG));
+    }
+    // Zero-width characters, ANSI codes and full-width letters must not hide a word.
+    let cleaned = crate::text::clean_input(question);
+    let question = cleaned.as_str();
+    let concepts = query::analyse(index, question);
+    let mut explain = Explain {
+        terms: concepts.iter().map(Concept::describe).collect(),
+        ..Explain::default()
     };
     if concepts.is_empty() {
         explain.declined_because = Some("the question has no searchable words".into());
@@ -249,7 +270,7 @@ pub fn answer(
         .collect();
     let summary = line::answer_line(index, question, &citations, &concepts, vector.as_deref());
     Ok(Answer {
-        question: question.to_string(),
+        question: asked.to_string(),
         answered: true,
         summary,
         citations,

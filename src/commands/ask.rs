@@ -111,7 +111,11 @@ pub fn answer_reply(a: &Answer, private: bool) -> Reply {
         return Reply {
             private,
             tone: Tone::NotCovered,
-            title: Some("Not covered by the strategy".into()),
+            title: Some(if a.summary == answer::TOO_LONG {
+                "Please ask a shorter question".into()
+            } else {
+                "Not covered by the strategy".into()
+            }),
             echo: Some(a.question.clone()),
             body: Rich::plain(a.summary.clone()),
             fields: Vec::new(),

@@ -21,6 +21,7 @@ use crate::corpus::{self, Corpus};
 use crate::embed::Embedder;
 use crate::safety::{self, Detector};
 use crate::scope::Scope;
+use crate::sections::SectionModel;
 use crate::vectors;
 use crate::{Error, Result};
 
@@ -79,6 +80,7 @@ fn rebuild_inner(
     wait: bool,
 ) -> Result<BuildReport> {
     std::fs::create_dir_all(index_dir).map_err(|e| Error::io(index_dir, e))?;
+    claim(index_dir)?;
     let _lock = lock(index_dir, wait)?;
     // Fingerprint before loading: an edit made during the build then makes the index look
     // stale and causes another build, rather than being silently missed.
@@ -96,17 +98,59 @@ fn build_locked(
     fingerprint: String,
     embedder: &Embedder,
 ) -> Result<BuildReport> {
-    let started = Instant::now();
     let previous = read_manifest(index_dir).ok().flatten();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let generation = format!("gen-{}-{}", now.as_nanos(), std::process::id());
     let gen_dir = index_dir.join(&generation);
-    std::fs::create_dir_all(&gen_dir).map_err(|e| Error::io(&gen_dir, e))?;
+    std::fs::create_dir(&gen_dir).map_err(|e| Error::io(&gen_dir, e))?;
+    // Marked first, so that every directory this program may delete carries the mark.
+    let mark = gen_dir.join(GENERATION_MARK);
+    std::fs::write(&mark, MARK_TEXT).map_err(|e| Error::io(&mark, e))?;
+    let built = write_generation(
+        corpus,
+        index_dir,
+        &gen_dir,
+        &generation,
+        previous,
+        fingerprint,
+        embedder,
+        now,
+    );
+    let served = || {
+        read_manifest(index_dir)
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.generation == generation)
+    };
+    if built.is_err() && !served() {
+        // A failed build (disk full, a model error) leaves nothing behind; the served
+        // generation is untouched.
+        if let Err(e) = std::fs::remove_dir_all(&gen_dir) {
+            tracing::warn!(path = %gen_dir.display(), error = %e, "could not remove a failed generation");
+        }
+    }
+    built
+}
+
+/// Writes the generation `generation` into its (marked, empty) directory and commits it.
+#[allow(clippy::too_many_arguments)]
+fn write_generation(
+    corpus: &Corpus,
+    index_dir: &Path,
+    gen_dir: &Path,
+    generation: &str,
+    previous: Option<Manifest>,
+    fingerprint: String,
+    embedder: &Embedder,
+    now: Duration,
+) -> Result<BuildReport> {
+    let started = Instant::now();
+    let generation = generation.to_string();
 
     let (schema, f) = schema();
-    let index = Index::create_in_dir(&gen_dir, schema)?;
+    let index = Index::create_in_dir(gen_dir, schema)?;
     let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 50_000_000)?;
     let mut documents = Vec::new();
     for doc in &corpus.documents {
@@ -152,7 +196,7 @@ fn build_locked(
         .flat_map(|d| d.passages.iter())
         .map(|p| (p.id.as_str(), format!("{}: {}", p.section_path(), p.text)))
         .collect();
-    vectors::write_passages(&gen_dir, vectors::PASSAGES, &passages, embedder)?;
+    vectors::write_passages(gen_dir, vectors::PASSAGES, &passages, embedder)?;
     // Each phrasing points at every passage of its section.
     let phrasings: Vec<(&str, String)> = corpus
         .documents
@@ -163,7 +207,7 @@ fn build_locked(
             asks.iter().map(move |a| (p.id.as_str(), a.clone()))
         })
         .collect();
-    vectors::write_passages(&gen_dir, vectors::PHRASINGS, &phrasings, embedder)?;
+    vectors::write_passages(gen_dir, vectors::PHRASINGS, &phrasings, embedder)?;
     // The pieces an answer line is chosen from, embedded now so that choosing costs a few dot
     // products per question instead of a pass of the model per sentence.
     let pieces: Vec<Vec<String>> = corpus
@@ -178,7 +222,7 @@ fn build_locked(
                 .collect()
         })
         .collect();
-    vectors::write_units(&gen_dir, &pieces, embedder)?;
+    vectors::write_units(gen_dir, &pieces, embedder)?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "passage vectors");
     let t = Instant::now();
     // The loader already refused missing or invalid safety files; `unwrap_or_default` only
@@ -202,12 +246,16 @@ fn build_locked(
     };
     let t = Instant::now();
     let scope_inputs = scope_inputs(embedder, corpus);
-    let scope = match previous.as_ref() {
-        Some(m) if m.scope_inputs == scope_inputs => m.scope.clone(),
+    let (scope, sections) = match previous.as_ref() {
+        Some(m) if m.scope_inputs == scope_inputs => (m.scope.clone(), m.sections.clone()),
         _ => {
             let s = Scope::train(embedder, &corpus.phrasings, &corpus.out_of_scope)?;
-            tracing::debug!(ms = t.elapsed().as_millis() as u64, "scope model trained");
-            s
+            let k = SectionModel::train(embedder, &corpus.phrasings)?;
+            tracing::debug!(
+                ms = t.elapsed().as_millis() as u64,
+                "scope and section models trained"
+            );
+            (s, k)
         }
     };
     let used: Vec<&str> = passages
@@ -220,6 +268,7 @@ fn build_locked(
         .collect();
     vectors::save_cache(index_dir, embedder, &used);
     crate::testing::pause_point("index-generation-written");
+    crate::testing::fail_point("index-generation-written")?;
 
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
@@ -232,6 +281,7 @@ fn build_locked(
         detector,
         detector_inputs,
         scope,
+        sections,
         scope_inputs,
     };
     write_manifest(index_dir, &manifest)?;
@@ -267,7 +317,8 @@ fn detector_inputs(
     hex(&h.finalize())
 }
 
-/// What the scope model depends on, hashed, as [`detector_inputs`] is for the detector.
+/// What the scope and section models depend on, hashed, as [`detector_inputs`] is for the
+/// detector.
 fn scope_inputs(embedder: &Embedder, corpus: &Corpus) -> String {
     let mut h = Sha256::new();
     h.update(SCHEMA_VERSION.to_le_bytes());
@@ -297,20 +348,83 @@ fn write_manifest(index_dir: &Path, manifest: &Manifest) -> Result<()> {
 /// Keeps the new and the previous generation (a process may still be reading it) and removes
 /// the rest, including half-written ones left by a crashed build. Best effort: a failure here
 /// costs disk space, never correctness.
+/// The file every generation directory this program writes holds, written before anything
+/// else: only a `gen-*` directory holding it is ever deleted.
+const GENERATION_MARK: &str = "ohwb-bot-generation";
+/// The file that marks a directory as an ohwb-bot index directory.
+const INDEX_MARK: &str = ".ohwb-bot-index";
+const MARK_TEXT: &str = "Written by ohwb-bot. Do not put your own files in this directory: \
+ohwb-bot deletes old index generations from it.\n";
+
+/// Refuses to build into a directory that is neither empty nor already an ohwb-bot index
+/// (pointing `--index` at a shared folder must not put its files at risk), and marks it.
+fn claim(index_dir: &Path) -> Result<()> {
+    let mark = index_dir.join(INDEX_MARK);
+    if mark.is_file() {
+        return Ok(());
+    }
+    let entries: Vec<String> = std::fs::read_dir(index_dir)
+        .map_err(|e| Error::io(index_dir, e))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    // An index written before the mark existed has a manifest that parses; a directory may
+    // also hold only files this program names (a vector cache copied in to save a build).
+    let older_index = read_manifest(index_dir).ok().flatten().is_some();
+    let only_ours = entries.iter().all(|n| n == vectors::CACHE || n == ".lock");
+    if !only_ours && !older_index {
+        return Err(Error::BadIndex {
+            path: index_dir.to_path_buf(),
+            message: format!(
+                "this directory is not empty and is not an ohwb-bot index (it has no {INDEX_MARK} \
+                 file), so nothing will be built or deleted in it: choose an empty or new \
+                 directory for --index or paths.index"
+            ),
+        });
+    }
+    std::fs::write(&mark, MARK_TEXT).map_err(|e| Error::io(&mark, e))
+}
+
+/// Whether `path` is a temporary manifest or cache this program wrote: its name, and for a
+/// manifest its opening bytes, say so.
+fn own_temporary(path: &Path, name: &str) -> bool {
+    if name.starts_with(&format!("{}.tmp-", vectors::CACHE)) {
+        return true;
+    }
+    if !name.starts_with(&format!("{MANIFEST}.tmp-")) {
+        return false;
+    }
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    // Empty when the write was cut short before any byte landed.
+    n == 0 || String::from_utf8_lossy(&head[..n]).contains("\"schema_version\"")
+}
+
 fn remove_old_generations(index_dir: &Path, current: &str, previous: Option<&Manifest>) {
     let keep: HashSet<&str> = [Some(current), previous.map(|m| m.generation.as_str())]
         .into_iter()
         .flatten()
         .collect();
+    // The generation the previous manifest named is this program's even when it was written
+    // before generations were marked; mark it so a later build can remove it.
+    if let Some(m) = previous {
+        let dir = index_dir.join(&m.generation);
+        if dir.is_dir() && !dir.join(GENERATION_MARK).exists() {
+            let _ = std::fs::write(dir.join(GENERATION_MARK), MARK_TEXT);
+        }
+    }
     let Ok(entries) = std::fs::read_dir(index_dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let stale_tmp = name.starts_with(&format!("{MANIFEST}.tmp-"))
-            || name.starts_with(&format!("{}.tmp-", vectors::CACHE));
-        if (name.starts_with("gen-") && !keep.contains(name.as_str())) || stale_tmp {
-            let path = entry.path();
+        let path = entry.path();
+        let old_generation = name.starts_with("gen-")
+            && !keep.contains(name.as_str())
+            && path.join(GENERATION_MARK).is_file();
+        if old_generation || own_temporary(&path, &name) {
             let result = if path.is_dir() {
                 std::fs::remove_dir_all(&path)
             } else {

@@ -9,13 +9,17 @@
 //!                     vector per passage (see [`crate::embed`])
 //!   vector-cache.bin  vectors the last build computed (see [`crate::vectors`])
 //!   .lock             held while a build runs: one builder at a time
+//!   .ohwb-bot-index   marks the directory as an index: a build refuses a non-empty directory
+//!                     without it (or an older index's manifest)
 //! ```
 //!
 //! Invariants:
 //! - A build writes a new generation directory, commits it, and only then replaces
 //!   `current.json` by rename. A build that fails (a bad corpus file, a crash, SIGKILL) leaves
-//!   the previous `current.json` and its generation untouched; leftovers are removed by the
-//!   next successful build.
+//!   the previous `current.json` and its generation untouched, and removes the generation it
+//!   was writing; what a killed build leaves is removed by the next successful build.
+//! - A build deletes only what this program wrote: `gen-*` directories holding the
+//!   `ohwb-bot-generation` mark (written first in each), and its own temporary files.
 //! - A generation is never modified after its commit, so readers use `ReloadPolicy::Manual` and
 //!   a `SearchIndex` can be shared across threads for the life of the process; every search takes
 //!   a fresh `Searcher` from the one `IndexReader`.
@@ -28,7 +32,8 @@
 //!   and the trust's examples (or reuses the served one when nothing it learns from changed:
 //!   training is deterministic) and stores it in the manifest, beside the thesaurus: the served
 //!   index and its safety lists always match. The scope model ([`crate::scope::Scope`]) is
-//!   trained and stored the same way, from the phrasings and the out-of-scope examples.
+//!   trained and stored the same way, from the phrasings and the out-of-scope examples, and so
+//!   is the section model ([`crate::sections::SectionModel`]), from the phrasings.
 //! - Searching is blocking CPU work: async callers run it under `spawn_blocking`.
 
 mod build;
@@ -53,7 +58,7 @@ pub use build::{rebuild, try_rebuild, BuildReport, Changes};
 pub use search::{DenseHits, Hit, QueryForm, SearchIndex, SearchRequest};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 pub(crate) const MANIFEST: &str = "current.json";
 /// Recall on held-out folds of the examples that the distress threshold is chosen for. Chosen on
 /// the dev split of `tests/eval/distress.toml`: 0.98 gave the same dev recall (98.3 %) with
@@ -146,8 +151,11 @@ pub struct Manifest {
     /// Whether a question is one the documents answer, as trained for this generation (`None`
     /// without phrasings or out-of-scope examples).
     pub scope: Option<crate::scope::Scope>,
-    /// Hash of everything the scope model was trained from; a build with the same hash reuses
-    /// it.
+    /// Which section a question asks about, as trained for this generation (`None` without
+    /// phrasings).
+    pub sections: Option<crate::sections::SectionModel>,
+    /// Hash of everything the scope and section models were trained from; a build with the
+    /// same hash reuses them.
     pub scope_inputs: String,
 }
 

@@ -254,6 +254,20 @@ impl SearchIndex {
         (scope.model == self.embedder.id()).then(|| scope.score(question, vector))
     }
 
+    /// Each section's probability of being the one a question (its sentence `vector`) asks
+    /// about, by this generation's section model; empty when it has none.
+    pub fn section_probabilities(&self, vector: &[f32]) -> HashMap<&str, f32> {
+        match &self.manifest.sections {
+            Some(m) if m.model == self.embedder.id() => m
+                .sections
+                .iter()
+                .map(String::as_str)
+                .zip(m.probabilities(vector))
+                .collect(),
+            _ => HashMap::new(),
+        }
+    }
+
     /// The stored vector of a passage, by id.
     pub fn passage_vector(&self, passage_id: &str) -> Option<&[f32]> {
         let i = *self.vector_pos.get(passage_id)?;

@@ -84,6 +84,10 @@ pub struct Detector {
 /// inside a long work question is scored on its own, not averaged away. Sentences only, not
 /// clauses: on the dev split, splitting at commas too raised false alarms from 16 % to 25 %
 /// ("can't go on like this, need a holiday lol") for no recall the phrases did not give.
+///
+/// At most [`MAX_PIECES`] sentence pieces: a longer message has its sentences joined in runs,
+/// in order, so every word is still scored while a hostile 6,000-character message of one-word
+/// sentences costs a bounded number of passes of the model.
 pub fn pieces(message: &str) -> Vec<String> {
     let mut out = vec![message.trim().to_string()];
     let parts: Vec<&str> = message
@@ -92,10 +96,14 @@ pub fn pieces(message: &str) -> Vec<String> {
         .filter(|p| p.split_whitespace().count() >= 3)
         .collect();
     if parts.len() > 1 {
-        out.extend(parts.iter().map(|p| p.to_string()));
+        let per = parts.len().div_ceil(MAX_PIECES);
+        out.extend(parts.chunks(per).map(|run| run.join(". ")));
     }
     out
 }
+
+/// Most sentence pieces scored besides the whole message.
+pub const MAX_PIECES: usize = 24;
 
 /// The built-in examples plus a trust's `extra` ones that say something new.
 pub fn training_examples(extra: &[Example]) -> Vec<Example> {
@@ -136,6 +144,9 @@ impl Detector {
 
     /// What `message` needs: the one decision every front end uses.
     pub fn assess(&self, embedder: &Embedder, message: &str) -> Result<Assessment> {
+        // "su\u{200B}icide" or ANSI codes must not hide a word from the model or the phrases.
+        let cleaned = crate::text::clean_input(message);
+        let message = cleaned.as_str();
         let pieces = pieces(message);
         let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
         let vectors = embedder.embed_batch(&refs)?;
@@ -186,6 +197,16 @@ mod tests {
             "commas do not split: a clause alone loses the tone of the message"
         );
         assert_eq!(pieces("hi. ok").len(), 1, "fragments are not scored alone");
+    }
+
+    #[test]
+    fn a_very_long_message_is_scored_in_a_bounded_number_of_pieces() {
+        let mut m: Vec<String> = (0..300).map(|i| format!("rota line number {i}")).collect();
+        m[250] = "i took all my tablets".into();
+        let p = pieces(&m.join(". "));
+        assert!(p.len() <= MAX_PIECES + 1, "{}", p.len());
+        assert!(p[1..].iter().any(|x| x.contains("i took all my tablets")));
+        assert!(p[1..].iter().any(|x| x.contains("rota line number 299")));
     }
 
     #[test]

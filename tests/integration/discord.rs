@@ -546,7 +546,13 @@ async fn the_serve_binary_answers_and_stops_on_sigterm_without_logging_secrets()
         "token_env = \"OHWB_TEST_TOKEN\"\n",
         &[
             ("OHWB_TEST_TOKEN", "secret-token-123"),
-            ("OHWB_LOG", "trace"),
+            // More specific directives must not lift the cap on the HTTP and WebSocket stack.
+            (
+                "OHWB_LOG",
+                "trace,hyper_util::client=trace,hyper_util::client::legacy=trace,\
+                 hyper::proto=trace,reqwest::connect=trace,serenity::http=trace,\
+                 serenity::gateway=trace,tungstenite::protocol=trace,h2::codec=trace",
+            ),
         ],
     )
     .await;

@@ -16,8 +16,8 @@ fn ask(q: &str) -> ohwb_bot::answer::Answer {
 }
 
 /// The held-out staff questions (written blind, never tuned on): floors a little under what
-/// the bot reaches on their test split (hit@1 0.624, hit@3 0.751, answer line 0.506,
-/// out-of-scope declined 0.800, answerable declined 0.066), and the hybrid ranking must beat
+/// the bot reaches on their test split (hit@1 0.691, hit@3 0.779, answer line 0.551,
+/// out-of-scope declined 0.800, answerable declined 0.072), and the hybrid ranking must beat
 /// the lexical one it replaced on the same questions.
 #[test]
 fn held_out_staff_questions_hold_their_floors() {
@@ -35,9 +35,9 @@ fn held_out_staff_questions_hold_their_floors() {
     let table = eval::render(&report, false);
     let test = report.split("test").expect("a test split");
     let (ours, before) = (test.ours_passage, test.lexical_passage);
-    assert!(ours.hit_at_1 >= 0.60, "{table}");
-    assert!(ours.hit_at_3 >= 0.72, "{table}");
-    assert!(ours.answer_line_right >= 0.48, "{table}");
+    assert!(ours.hit_at_1 >= 0.66, "{table}");
+    assert!(ours.hit_at_3 >= 0.75, "{table}");
+    assert!(ours.answer_line_right >= 0.52, "{table}");
     assert!(ours.declined_out_of_scope >= 0.77, "{table}");
     assert!(ours.declined_answerable <= 0.10, "{table}");
     assert!(ours.hit_at_3 >= before.hit_at_3 + 0.05, "{table}");
@@ -177,6 +177,15 @@ fn the_answer_reuses_the_distress_checks_question_vector() {
         },
     )
     .unwrap();
+    // The batched pass of the distress check and a single pass can differ in the last bit of
+    // a float; everything the user sees must be the same.
+    let close = |a: Option<f32>, b: Option<f32>| match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() < 1e-4,
+        (a, b) => a.is_none() && b.is_none(),
+    };
+    assert!(close(fresh.explain.scope, reused.explain.scope));
+    let mut reused = reused;
+    reused.explain.scope = fresh.explain.scope;
     assert_eq!(fresh, reused);
     // A vector of the wrong size is not trusted: the model runs instead.
     let odd = answer::answer(
@@ -226,4 +235,24 @@ fn the_scope_model_answers_paraphrases_the_other_rules_decline() {
         a.declined_out_of_scope >= b.declined_out_of_scope - 0.05,
         "{a:?} {b:?}"
     );
+}
+
+/// The section model is stored with the generation and tells the sections apart: on the
+/// phrasings it was trained on, its most likely section is the phrasing's own for nearly all.
+#[test]
+fn the_section_model_knows_the_sections_its_phrasings_describe() {
+    let corpus = ohwb_bot::corpus::load(&crate::common::corpus_dir()).unwrap();
+    let index = real_index();
+    let model = index.manifest().sections.as_ref().expect("a section model");
+    assert_eq!(model.sections.len(), corpus.phrasings.sections.len());
+    let (mut right, mut all) = (0, 0);
+    for (id, asks, _) in &corpus.phrasings.sections {
+        for a in asks.iter().step_by(3) {
+            let p = index.section_probabilities(&index.embedder().embed(a).unwrap());
+            let best = p.iter().max_by(|x, y| x.1.total_cmp(y.1)).unwrap();
+            right += usize::from(best.0 == id);
+            all += 1;
+        }
+    }
+    assert!(right * 10 >= all * 9, "{right} of {all}");
 }

@@ -146,3 +146,84 @@ fn no_index_and_a_bad_corpus_is_an_error_naming_the_file() {
     assert!(err.to_string().contains("empty.md"), "{err}");
     assert!(err.to_string().contains("empty document"), "{err}");
 }
+
+/// The names in a directory, sorted.
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_directory_that_is_not_an_index_is_refused_and_left_alone() {
+    let corpus_dir = temp_corpus(&[("a.md", doc("Alpha", "## One\n\nSome words.\n"))]);
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::create_dir(shared.path().join("gen-keep")).unwrap();
+    std::fs::write(shared.path().join("gen-keep/thesis.docx"), "mine").unwrap();
+    std::fs::write(shared.path().join("notes.txt"), "mine too").unwrap();
+    let before = entries(shared.path());
+    let err = index::rebuild(corpus_dir.path(), shared.path(), &common::embedder()).unwrap_err();
+    assert!(err.to_string().contains("not an ohwb-bot index"), "{err}");
+    assert_eq!(entries(shared.path()), before);
+    assert_eq!(
+        std::fs::read_to_string(shared.path().join("gen-keep/thesis.docx")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn builds_delete_only_the_generations_they_wrote() {
+    let corpus_dir = temp_corpus(&[("a.md", doc("Alpha", "## One\n\nSome words.\n"))]);
+    let index_dir = tempfile::tempdir().unwrap();
+    let embedder = common::embedder();
+    index::rebuild(corpus_dir.path(), index_dir.path(), &embedder).unwrap();
+    // Someone's own files, named like ours, put in the index directory after the first build.
+    std::fs::create_dir(index_dir.path().join("gen-keep")).unwrap();
+    std::fs::write(index_dir.path().join("gen-keep/data"), "mine").unwrap();
+    std::fs::write(index_dir.path().join("current.json.tmp-notes"), "mine").unwrap();
+    for _ in 0..3 {
+        index::rebuild(corpus_dir.path(), index_dir.path(), &embedder).unwrap();
+    }
+    let names = entries(index_dir.path());
+    assert!(names.contains(&"gen-keep".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"current.json.tmp-notes".to_string()),
+        "{names:?}"
+    );
+    // The served generation and the one before it; the older ones are gone.
+    let ours = names
+        .iter()
+        .filter(|n| n.starts_with("gen-") && *n != "gen-keep")
+        .count();
+    assert_eq!(ours, 2, "{names:?}");
+    assert!(SearchIndex::open(index_dir.path(), embedder).is_ok());
+}
+
+#[test]
+fn a_failed_build_leaves_no_generation_behind() {
+    let (_dir, config) = common::corpus_copy();
+    let ok = common::bot_cmd(&config, &["index"]).output().unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let before = entries(&config.paths.index);
+    // A change, so the next build writes a new generation, and a failure after it is written.
+    std::fs::write(
+        config.paths.corpus.join("strategy/extra.md"),
+        doc("Extra", "## Extra\n\nMore words.\n"),
+    )
+    .unwrap();
+    let failed = common::bot_cmd(&config, &["index"])
+        .env("OHWB_TEST_FAIL_AT", "index-generation-written")
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("injected failure"));
+    assert_eq!(entries(&config.paths.index), before);
+}

@@ -108,19 +108,19 @@ fn every_validation_rule_refuses_with_its_message_and_stores_nothing() {
         ),
         (
             "url:https://127.0.0.1/admin title:T summary:S".into(),
-            "local or private",
+            "post a public link",
         ),
         (
             "url:https://192.168.1.10/ title:T summary:S".into(),
-            "local or private",
+            "post a public link",
         ),
         (
             "url:https://localhost:8080/ title:T summary:S".into(),
-            "local or private",
+            "post a public link",
         ),
         (
             "url:https://[::1]/ title:T summary:S".into(),
-            "local or private",
+            "post a public link",
         ),
         (
             "url:not-a-link title:T summary:S".into(),

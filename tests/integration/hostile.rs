@@ -1,0 +1,283 @@
+//! Hostile input, one row per defect the hostile test pass found (issue 11): each row is what
+//! an attacker or an unlucky user sends and what must come back. Rows go through the one
+//! command layer (`Invocation::parse` → `Bot::execute`), as every chat front end does.
+
+use crate::common::{bot_cmd, corpus_copy, snapshot};
+use ohwb_bot::commands::{Bot, Caller, Invocation};
+
+fn run(bot: &Bot, line: &str) -> String {
+    let inv = Invocation::parse(line, Caller::operator("tester")).unwrap();
+    bot.execute(&inv).unwrap().plain_text()
+}
+
+const POSTED: &str = "/resource add url:https://www.nhs.uk/page title:Back care summary:Stretches for staff with back pain.";
+
+/// Posting refused, with a message that says why, and nothing stored.
+#[test]
+fn hostile_resource_posts_are_refused_and_store_nothing() {
+    let (_dir, config) = corpus_copy();
+    let corpus = config.paths.corpus.clone();
+    let bot = Bot::open(config).unwrap();
+    assert!(run(&bot, POSTED).contains("searchable now"));
+    let before = snapshot(&corpus);
+    let rows: &[(&str, &str, &str)] = &[
+        // (item, the line, what the reply must say)
+        (
+            "3 ESC",
+            "/resource add url:https://www.nhs.uk/a title:Back\u{1b}[31m care summary:S",
+            "control character U+001B",
+        ),
+        (
+            "3 BEL",
+            "/resource add url:https://www.nhs.uk/a title:T summary:Ring\u{7} ring",
+            "control character U+0007",
+        ),
+        (
+            "3 NUL",
+            "/resource add url:https://www.nhs.uk/a title:T\u{0} summary:S",
+            "control character U+0000",
+        ),
+        (
+            "3 C1",
+            "/resource add url:https://www.nhs.uk/a title:T\u{9b}2J summary:S",
+            "control character U+009B",
+        ),
+        (
+            "3 bidi",
+            "/resource add url:https://www.nhs.uk/a title:T\u{202e}txt.exe summary:S",
+            "control character U+202E",
+        ),
+        (
+            "3 tags",
+            "/resource add url:https://www.nhs.uk/a title:T summary:S tags:a\u{1b}b",
+            "control character U+001B",
+        ),
+        (
+            "5 .internal",
+            "/resource add url:https://metadata.google.internal/computeMetadata/ title:T summary:S",
+            "post a public link",
+        ),
+        (
+            "5 .corp",
+            "/resource add url:https://wiki.corp/ title:T summary:S",
+            "post a public link",
+        ),
+        (
+            "5 .lan",
+            "/resource add url:https://nas.lan/ title:T summary:S",
+            "post a public link",
+        ),
+        (
+            "5 home.arpa",
+            "/resource add url:https://router.home.arpa/ title:T summary:S",
+            "post a public link",
+        ),
+        (
+            "5 v4-compatible",
+            "/resource add url:https://[::127.0.0.1]/ title:T summary:S",
+            "post a public link",
+        ),
+        (
+            "5 NAT64",
+            "/resource add url:https://[64:ff9b::127.0.0.1]/ title:T summary:S",
+            "post a public link",
+        ),
+        (
+            "5 6to4",
+            "/resource add url:https://[2002:7f00:1::1]/ title:T summary:S",
+            "post a public link",
+        ),
+        (
+            "5 0/8",
+            "/resource add url:https://0.1.2.3/ title:T summary:S",
+            "post a public link",
+        ),
+        (
+            "5 multicast",
+            "/resource add url:https://224.0.0.1/ title:T summary:S",
+            "post a public link",
+        ),
+        (
+            "5 240/4",
+            "/resource add url:https://240.0.0.1/ title:T summary:S",
+            "post a public link",
+        ),
+        (
+            "5 port 0",
+            "/resource add url:https://www.nhs.uk:0/ title:T summary:S",
+            "port is 0",
+        ),
+        (
+            "6 root dot",
+            "/resource add url:https://www.nhs.uk./page title:T summary:S",
+            "already",
+        ),
+        (
+            "6 escaped",
+            "/resource add url:https://www.nhs.uk/%70age title:T summary:S",
+            "already",
+        ),
+        (
+            "6 tracking",
+            "/resource add url:https://www.nhs.uk/page?UTM_SOURCE=mail title:T summary:S",
+            "already",
+        ),
+    ];
+    for (item, line, want) in rows {
+        let reply = run(&bot, line);
+        assert!(reply.contains(want), "item {item}: {line:?} got {reply}");
+        assert_eq!(snapshot(&corpus), before, "item {item} stored something");
+    }
+}
+
+/// Output that reaches a terminal never carries a control character from a document.
+#[test]
+fn control_characters_in_documents_never_reach_the_terminal() {
+    let (_dir, config) = corpus_copy();
+    std::fs::write(
+        config.paths.corpus.join("strategy/evil.md"),
+        "+++\ntitle = \"Evil\\u001b]0;pwned\\u0007 title\"\nsource_url = \"https://example.org/e\"\n\
+         publisher = \"X\"\npublished = \"2024\"\nkind = \"background\"\n+++\n\n\
+         # Evil\n\n## Zebra crossings\n\nZebra crossings\u{1b}[2J are painted \u{9b}stripes.\n",
+    )
+    .unwrap();
+    let index = bot_cmd(&config, &["index"]).output().unwrap();
+    assert!(
+        index.status.success(),
+        "{}",
+        String::from_utf8_lossy(&index.stderr)
+    );
+    for args in [
+        vec!["sources"],
+        vec!["ask", "zebra crossings painted stripes"],
+        vec!["ask", "--explain", "zebra\u{1b}[31m crossings"],
+    ] {
+        let out = bot_cmd(&config, &args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Evil") || text.contains("zebra"),
+            "{args:?}: {text}"
+        );
+        assert!(
+            !text
+                .chars()
+                .any(|c| (c.is_control() && c != '\n') || c == '\u{9b}'),
+            "{args:?} printed a control character: {text:?}"
+        );
+    }
+    let console = {
+        use std::io::Write;
+        let mut child = bot_cmd(&config, &["console"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // Item 8: a line that is not UTF-8 is reported and the session goes on.
+        stdin
+            .write_all(b"/ask zebra \xff\xfe crossings\n/sources\n")
+            .unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    };
+    assert!(console.status.success());
+    let text = String::from_utf8_lossy(&console.stdout);
+    assert!(text.contains("line 1 is not valid UTF-8"), "{text}");
+    assert!(text.contains("Evil"), "the next line still ran: {text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+}
+
+/// Item 7: a long question costs bounded work. One repeated misspelt word is analysed once,
+/// and a question past the answer limit gets a polite message (after the distress check,
+/// which still reads it whole).
+#[test]
+fn long_and_repetitive_questions_cost_bounded_work() {
+    let index = crate::common::real_index();
+    let concepts = ohwb_bot::query::analyse(index, &"preventitve ".repeat(80));
+    assert_eq!(concepts.len(), 1, "{concepts:?}");
+    let distinct: String = (0..60).map(|i| format!("zqxv{i}wort ")).collect();
+    let typos = ohwb_bot::query::analyse(index, &distinct)
+        .iter()
+        .filter(|c| !c.alternatives.is_empty())
+        .count();
+    assert!(typos <= ohwb_bot::query::MAX_TYPO_WORDS, "{typos}");
+
+    let (_dir, config) = corpus_copy();
+    let bot = Bot::open(config).unwrap();
+    let long = format!("/ask {}", "occupational health prevention ".repeat(200));
+    let reply = run(&bot, &long);
+    assert!(reply.contains("one question at a time"), "{reply}");
+    assert!(reply.contains("Please ask a shorter question"), "{reply}");
+    // A long message that discloses distress still gets the crisis reply first.
+    let distress = format!(
+        "/ask {} and honestly i took all my tablets an hour ago",
+        "the rota is a mess this month. ".repeat(150)
+    );
+    assert!(run(&bot, &distress).contains("999"));
+}
+
+/// Item 9: a closed pipe ends a command quietly (exit 0, as ripgrep does); a full disk is an
+/// error message and exit 1; neither panics. `resource list` included: it has stored nothing.
+#[test]
+fn closed_and_full_stdout_end_cleanly() {
+    let (_dir, config) = corpus_copy();
+    let built = bot_cmd(&config, &["index"]).output().unwrap();
+    assert!(built.status.success());
+    for args in [vec!["sources"], vec!["check"], vec!["resource", "list"]] {
+        let full = bot_cmd(&config, &args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&full.stderr);
+        assert_eq!(full.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("No space left"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+
+        let mut child = bot_cmd(&config, &args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let closed = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&closed.stderr);
+        assert_eq!(closed.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+/// Item 8: zero-width characters, soft hyphens, ANSI codes or full-width letters inside words
+/// change nothing: the same passage is cited as for the plain question, and a disclosure
+/// hidden the same way still gets the crisis reply.
+#[test]
+fn invisible_characters_inside_words_change_nothing() {
+    let index = crate::common::real_index();
+    let config = ohwb_bot::config::AnswerConfig::default();
+    let ask = |q: &str| {
+        ohwb_bot::answer::answer(index, q, &config, &Default::default())
+            .unwrap()
+            .citations
+            .first()
+            .map(|c| c.passage_id.clone())
+    };
+    let plain = ask("how will occupational health become easier to reach");
+    assert!(plain.is_some());
+    for hidden in [
+        "how will occupa\u{200B}tional health become easier to re\u{00AD}ach",
+        "how will \u{1b}[1moccupational\u{1b}[0m health become easier to reach",
+        "how will ｏｃｃｕｐａｔｉｏｎａｌ health become easier to reach",
+        "how will occupational\u{2060} health\u{FEFF} become easier to reach",
+    ] {
+        assert_eq!(ask(hidden), plain, "{hidden:?}");
+    }
+    let plain = index.assess("i want to kill myself").unwrap();
+    let hidden = index
+        .assess("i want to k\u{200B}ill my\u{00AD}self")
+        .unwrap();
+    assert_eq!(plain.need, ohwb_bot::safety::Need::Distress);
+    assert_eq!(hidden.need, plain.need);
+}
