@@ -156,6 +156,10 @@ struct Settings {
 impl Settings {
     fn new(cli: &Cli) -> Result<Settings> {
         let config = Config::load(cli.config.as_deref())?;
+        ohwb_bot::corpus::files::set_max_file_bytes(
+            config.index.max_file_mib.saturating_mul(1 << 20),
+        );
+        index::set_lock_patience(std::time::Duration::from_secs(config.index.lock_timeout_s));
         Ok(Settings {
             corpus: cli.corpus.clone().unwrap_or(config.paths.corpus.clone()),
             index: cli.index.clone().unwrap_or(config.paths.index.clone()),
@@ -623,6 +627,9 @@ fn open(settings: &Settings) -> Result<SearchIndex> {
             ms = r.elapsed.as_millis() as u64,
             "index rebuilt from the corpus"
         ),
+        Freshness::BeingRebuilt => eprintln!(
+            "note: another process is rebuilding the index; answering from the current one"
+        ),
         Freshness::StaleCorpusInvalid(problems) => {
             eprintln!(
                 "warning: the corpus has problems, answering from the previous index:\n{}",
@@ -667,10 +674,8 @@ fn render_text(answer: &Answer, tty: bool) -> String {
     };
     for c in &answer.citations {
         s.push_str(&format!(
-            "\n[{}] {} › {}\n    {}\n    {}\n",
-            c.rank,
-            term(&c.document),
-            term(&c.section),
+            "\n{}\n    {}\n    {}\n",
+            term(&commands::citation_name(c)),
             term(&c.url),
             c.snippet
                 .marked(open, close, |t| term(&t.replace('\n', " ")).into_owned())

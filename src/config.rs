@@ -140,6 +140,11 @@ pub struct IndexConfig {
     /// How often the watcher looks for changes, in milliseconds; a change is indexed once it
     /// has been stable for one more interval. Default 2000.
     pub watch_interval_ms: u64,
+    /// Largest corpus file read, in MiB; a larger one is a problem `check` names. Default 8.
+    pub max_file_mib: u64,
+    /// How long a reindex waits for another one to finish, in seconds, before giving up with a
+    /// message. Default 60.
+    pub lock_timeout_s: u64,
 }
 
 impl Default for IndexConfig {
@@ -147,6 +152,8 @@ impl Default for IndexConfig {
         IndexConfig {
             watch: false,
             watch_interval_ms: 2000,
+            max_file_mib: 8,
+            lock_timeout_s: 60,
         }
     }
 }
@@ -274,6 +281,9 @@ impl Config {
         }
         if config.crisis.lines.iter().all(|l| l.trim().is_empty()) {
             return Err("crisis.lines must list at least one place to get help now".into());
+        }
+        if config.index.max_file_mib == 0 {
+            return Err("index.max_file_mib must be at least 1".into());
         }
         if config.index.watch_interval_ms < 100 {
             return Err("index.watch_interval_ms must be at least 100".into());

@@ -52,6 +52,12 @@ pub enum Error {
     /// Another build holds the index lock.
     #[error("another reindex is running")]
     Busy,
+    /// Another build held the index lock for longer than this process would wait.
+    #[error(
+        "another reindex has held the index lock for over {0} s (a stuck or suspended \
+         `ohwb-bot index`?): try again later, or stop that process"
+    )]
+    LockTimeout(u64),
     /// The caller asked for something that does not exist (an unknown document, say).
     #[error("{0}")]
     NotFound(String),

@@ -28,6 +28,25 @@ pub(crate) fn lock_file(path: &Path, wait: bool) -> std::io::Result<Option<LockF
     Ok(Some(LockFile(file)))
 }
 
+/// Locks `path`, waiting at most `patience`: `Ok(None)` when another holder kept it all that
+/// time (a stuck or suspended process must not make every later writer wait forever).
+pub(crate) fn lock_file_within(
+    path: &Path,
+    patience: std::time::Duration,
+) -> std::io::Result<Option<LockFile>> {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        if let Some(lock) = lock_file(path, false)? {
+            return Ok(Some(lock));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        // Polling: std offers no blocking lock with a timeout.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Writes `bytes` to `tmp`, fsyncs it, renames it over `dest` and fsyncs the directory, so
 /// `dest` is either the old file or the whole new one. `pause` names the test pause point just
 /// before the rename (see `testing`).

@@ -154,6 +154,56 @@ pub fn normalise_url(url: &url::Url) -> String {
     crate::links::duplicate_key(url)
 }
 
+/// A title's words, lowercase, for comparing titles.
+fn title_words(title: &str) -> std::collections::BTreeSet<String> {
+    crate::text::normalise(title)
+        .split_whitespace()
+        // The short forms staff use for the strategy's words.
+        .flat_map(|w| match w {
+            "ohwb" => vec!["occupational", "health", "wellbeing"],
+            "oh" => vec!["occupational", "health"],
+            "hwb" => vec!["health", "wellbeing"],
+            "well" => vec!["wellbeing"],
+            other => vec![other],
+        })
+        .filter(|w| {
+            !matches!(
+                *w,
+                "the" | "a" | "an" | "and" | "of" | "for" | "nhs" | "being"
+            )
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Refuses a title equal or confusingly close to a bundled document's (the strategy or a
+/// background document): a posted resource must never pass for them in a citation.
+fn refuse_lookalike_title(corpus_dir: &Path, title: &str) -> Result<(), ResourceError> {
+    let mine = title_words(title);
+    let corpus = corpus::load(corpus_dir).map_err(|e| ResourceError::Io(e.to_string()))?;
+    for d in corpus
+        .documents
+        .iter()
+        .filter(|d| d.meta.kind != corpus::Kind::Resource)
+    {
+        let theirs = title_words(&d.meta.title);
+        let shared = mine.intersection(&theirs).count();
+        let union = mine.union(&theirs).count().max(1);
+        // Equal word sets, most words shared, or all of a several-word title inside the other.
+        let close = shared * 4 >= union * 3
+            || (shared >= 3 && (shared == theirs.len() || shared == mine.len()));
+        if close {
+            return invalid(format!(
+                "the title is too close to the bundled document “{}”: a posted resource must not \
+                 look like the strategy or its background documents. Give it a title that says \
+                 what the resource is",
+                d.meta.title
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Validated fields, ready to store.
 #[derive(Debug, Clone)]
 struct Valid {
@@ -319,6 +369,7 @@ pub fn add(
     policy: Policy,
 ) -> Result<Resource, ResourceError> {
     let v = validate(new, policy)?;
+    refuse_lookalike_title(corpus_dir, &v.title)?;
     let dir = posted_dir(corpus_dir);
     let _lock = lock(&dir)?;
     let key = normalise_url(&v.url);

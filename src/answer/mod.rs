@@ -69,6 +69,9 @@ pub struct Citation {
     pub doc_slug: String,
     /// Document title.
     pub document: String,
+    /// Document kind (`strategy`, `background`, or `resource` for a link an OH team posted,
+    /// which front ends must mark as such wherever it is cited).
+    pub kind: String,
     /// Section path, `A › B`.
     pub section: String,
     /// Link to the source.
@@ -200,11 +203,11 @@ pub fn answer(
         opts.document.clone(),
         opts.mode,
     )?;
-    let Some(best) = found.candidates.first() else {
+    if found.candidates.is_empty() {
         explain.declined_because = Some("no passage contains any of the question's words".into());
         return Ok(declined(explain, NOT_COVERED));
-    };
-    let generic = &found.generic;
+    }
+    let generic = found.generic.clone();
     // A passage must cover an idea of the question that is not just a corpus-wide word: a
     // concept with an own word outside GENERIC, covered by its words or an alternative.
     let specific = |h: &Hit| {
@@ -213,13 +216,27 @@ pub fn answer(
             .iter()
             .any(|c| c.stems.iter().any(|s| !generic.contains(s)) && c.covered_by(&present) > 0.0)
     };
-    let evidence = Evidence {
-        coverage: best.coverage,
-        specific: specific(&best.hit),
-        cosine: best.cosine,
+    let scope = vector.as_deref().and_then(|v| index.scope(question, v));
+    let evidence_of = |c: &Candidate| Evidence {
+        coverage: c.coverage,
+        specific: specific(&c.hit),
+        cosine: c.cosine,
         standout: found.standout,
-        scope: vector.as_deref().and_then(|v| index.scope(question, v)),
+        scope,
     };
+    // A posted resource never gives the answer to a question the bundled documents answer:
+    // the best strategy or background passage that would be answered goes first.
+    let mut candidates = found.candidates.clone();
+    if candidates[0].hit.kind == RESOURCE {
+        if let Some(k) = candidates.iter().position(|c| {
+            c.hit.kind != RESOURCE && decide(&evidence_of(c), config, semantic).is_ok()
+        }) {
+            let bundled = candidates.remove(k);
+            candidates.insert(0, bundled);
+        }
+    }
+    let best = &candidates[0];
+    let evidence = evidence_of(best);
     explain.matched = best.hit.matched.clone();
     explain.coverage = best.coverage;
     explain.cosine = best.cosine;
@@ -231,12 +248,8 @@ pub fn answer(
         explain.declined_because = Some(why);
         return Ok(declined(explain, NOT_COVERED));
     }
-    let lexical_floor = found
-        .candidates
-        .iter()
-        .map(|c| c.lexical)
-        .fold(0.0f32, f32::max)
-        * config.min_relative_score;
+    let lexical_floor =
+        candidates.iter().map(|c| c.lexical).fold(0.0f32, f32::max) * config.min_relative_score;
     // After the first, a passage is cited for the words (its lexical score is close to the
     // best one's and it covers part of the question) or for the meaning (it is nearly as
     // close as the best passage).
@@ -250,7 +263,7 @@ pub fn answer(
         by_words || by_meaning
     };
     let citations: Vec<Citation> = std::iter::once(best)
-        .chain(found.candidates.iter().skip(1).filter(|c| worth_citing(c)))
+        .chain(candidates.iter().skip(1).filter(|c| worth_citing(c)))
         .take(top)
         .enumerate()
         .map(|(i, c)| Citation {
@@ -258,6 +271,7 @@ pub fn answer(
             passage_id: c.hit.passage_id.clone(),
             doc_slug: c.hit.doc_slug.clone(),
             document: c.hit.document.clone(),
+            kind: c.hit.kind.clone(),
             section: c.hit.section.clone(),
             url: c.hit.url.clone(),
             score: if semantic { c.fused } else { c.lexical },
@@ -277,6 +291,9 @@ pub fn answer(
         explain,
     })
 }
+
+/// The document kind of a posted resource.
+const RESOURCE: &str = "resource";
 
 /// A later citation found by meaning must be within this cosine of the best passage's.
 const CITE_COSINE_SLACK: f32 = 0.08;

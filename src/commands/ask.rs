@@ -157,11 +157,24 @@ pub(super) fn citation_fields(citations: &[Citation]) -> Vec<Field> {
                 .text("\n")
                 .link("Read the source", c.url.clone());
             Field {
-                name: format!("[{}] {} › {}", c.rank, c.document, c.section),
+                name: citation_name(c),
                 value,
             }
         })
         .collect()
+}
+
+/// A citation's heading: `[1] Document › Section`, with a posted resource marked as one so
+/// it can never pass for the strategy.
+pub fn citation_name(c: &Citation) -> String {
+    if c.kind == "resource" {
+        format!(
+            "[{}] Posted by the OH team: {} › {}",
+            c.rank, c.document, c.section
+        )
+    } else {
+        format!("[{}] {} › {}", c.rank, c.document, c.section)
+    }
 }
 
 pub(super) fn help() -> Reply {

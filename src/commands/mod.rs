@@ -30,7 +30,7 @@ use crate::text::truncate_words;
 use crate::Result;
 
 pub use admin::ReindexOutcome;
-pub use ask::answer_reply;
+pub use ask::{answer_reply, citation_name};
 pub use support::{crisis_reply, escalation_notice, support_first, SUPPORT_DOC};
 
 /// The type of a command option.
@@ -407,6 +407,8 @@ const REFRESH_EVERY: Duration = Duration::from_secs(1);
 impl Bot {
     /// Opens (building when needed) the index for `config`'s paths.
     pub fn open(config: Config) -> Result<Bot> {
+        crate::corpus::files::set_max_file_bytes(config.index.max_file_mib.saturating_mul(1 << 20));
+        index::set_lock_patience(std::time::Duration::from_secs(config.index.lock_timeout_s));
         let corpus_dir = config.paths.corpus.clone();
         let index_dir = config.paths.index.clone();
         let embedder = Embedder::shared(&config.paths.model)?;

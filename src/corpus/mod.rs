@@ -13,6 +13,7 @@
 //!   in the same order.
 //! - Only `.md` files are documents; hidden files and directories are skipped.
 
+pub mod files;
 pub mod out_of_scope;
 mod passages;
 pub mod phrasings;
@@ -171,31 +172,12 @@ impl Corpus {
     }
 }
 
-/// Every `.md` file under `dir`, sorted, hidden entries skipped.
+/// Every `.md` file under `dir`, sorted, hidden entries skipped (see [`files::list`] for links
+/// and entries that are not regular files).
 pub fn markdown_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    walk(dir, &mut out)?;
+    let mut out = files::list(dir)?.files;
     out.retain(|p| p.extension().is_some_and(|e| e == "md"));
-    out.sort();
     Ok(out)
-}
-
-pub(crate) fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let ty = entry.file_type().map_err(|e| Error::io(&path, e))?;
-        if ty.is_dir() {
-            walk(&path, out)?;
-        } else if ty.is_file() {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// Loads and validates every document under `dir`.
@@ -203,9 +185,32 @@ pub(crate) fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 /// Fails only when `dir` itself cannot be read; bad files become [`Problem`]s.
 pub fn load(dir: &Path) -> Result<Corpus> {
     let mut corpus = Corpus::default();
-    for path in markdown_files(dir)? {
-        let rel = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let listing = files::list(dir)?;
+    corpus.problems.extend(listing.problems);
+    let limit = files::max_file_bytes();
+    for path in listing
+        .files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+    {
+        let rel = path.strip_prefix(dir).unwrap_or(path).to_path_buf();
+        let size = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .len();
+        if size > limit {
+            corpus.problems.push(Problem {
+                path: rel,
+                line: 0,
+                message: format!(
+                    "the file is {:.1} MiB; the limit is {:.1} MiB ([index] max_file_mib): \
+                     split it, or raise the limit",
+                    size as f64 / 1048576.0,
+                    limit as f64 / 1048576.0
+                ),
+            });
+            continue;
+        }
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         match parse_document(&rel, &bytes) {
             Ok(doc) => corpus.documents.push(doc),
             Err(mut problems) => corpus.problems.append(&mut problems),

@@ -109,35 +109,54 @@ fn render_inline(inline: &Inline, raw_max: Option<usize>) -> String {
     }
 }
 
-/// Renders rich text as Discord markdown of at most `max` characters, cutting at a word.
+/// Renders rich text as Discord markdown of at most `max` characters, cutting text at a word.
+/// Links are kept whole: text before a link is cut to leave room for it (a citation's "Read
+/// the source" must survive a long snippet and a long URL), and a link too long for `max` even
+/// alone is shown as its text without the link.
 pub fn render_rich(rich: &Rich, max: usize) -> String {
+    let rendered: Vec<String> = rich.0.iter().map(|i| render_inline(i, None)).collect();
+    if rendered.iter().map(|r| chars(r)).sum::<usize>() <= max {
+        return rendered.concat();
+    }
+    let keeps = |k: usize| matches!(rich.0[k], Inline::Link { .. }) && chars(&rendered[k]) <= max;
     let mut out = String::new();
     let mut used = 0;
-    for inline in &rich.0 {
-        let whole = render_inline(inline, None);
-        let n = chars(&whole);
-        if used + n <= max {
-            out.push_str(&whole);
-            used += n;
+    for (k, inline) in rich.0.iter().enumerate() {
+        let reserved: usize = (k + 1..rich.0.len())
+            .filter(|&j| keeps(j))
+            .map(|j| chars(&rendered[j]))
+            .sum();
+        let room = max.saturating_sub(used + reserved);
+        let whole = &rendered[k];
+        if let Inline::Link { text, .. } = inline {
+            let piece = if keeps(k) {
+                whole.clone()
+            } else {
+                escape(text)
+            };
+            if chars(&piece) <= max.saturating_sub(used) {
+                used += chars(&piece);
+                out.push_str(&piece);
+            }
             continue;
         }
-        // Shrink the raw text until its escaped form fits, leaving room for nothing after it.
-        if !matches!(inline, Inline::Link { .. }) {
-            let room = max - used;
-            let mut raw = room;
-            while raw > 0 {
-                let piece = render_inline(inline, Some(raw));
-                if chars(&piece) <= room {
-                    out.push_str(&piece);
-                    return out;
-                }
-                raw = raw * 3 / 4;
+        if chars(whole) <= room {
+            out.push_str(whole);
+            used += chars(whole);
+            continue;
+        }
+        // Shrink the raw text until its escaped form and an ellipsis fit.
+        let mut raw = room;
+        while raw > 0 {
+            let piece = render_inline(inline, Some(raw));
+            if chars(&piece) < room {
+                used += chars(&piece) + 1;
+                out.push_str(&piece);
+                out.push('…');
+                break;
             }
+            raw = raw * 3 / 4;
         }
-        if used < max {
-            out.push('…');
-        }
-        return out;
     }
     out
 }
@@ -432,5 +451,30 @@ mod tests {
             assert!(chars(c["name"].as_str().unwrap()) <= 100);
             assert!(chars(c["value"].as_str().unwrap()) <= 100);
         }
+    }
+
+    #[test]
+    fn a_long_snippet_never_pushes_out_the_source_link() {
+        let url = format!("https://www.england.nhs.uk/{}", "long-path/".repeat(40));
+        let rich = Rich::plain("word ".repeat(300))
+            .text("\n")
+            .link("Read the source", url.clone());
+        let out = render_rich(&rich, 1024);
+        assert!(chars(&out) <= 1024, "{}", chars(&out));
+        assert!(
+            out.ends_with(&format!("[Read the source]({})", link_target(&url))),
+            "{out}"
+        );
+        assert!(out.contains('…'));
+        // A link longer than the whole field is shown as its text.
+        let huge = Rich::plain("a ").link(
+            "Read the source",
+            format!("https://x.org/{}", "p".repeat(2000)),
+        );
+        let out = render_rich(&huge, 1024);
+        assert!(
+            out.contains("Read the source") && !out.contains("https://"),
+            "{out}"
+        );
     }
 }

@@ -49,15 +49,32 @@ pub struct BuildReport {
     pub elapsed: Duration,
 }
 
+static LOCK_PATIENCE_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(60_000);
+
+/// How long a build waits for another to finish before giving up (`[index] lock_timeout_s`).
+pub fn set_lock_patience(patience: Duration) {
+    LOCK_PATIENCE_MS.store(
+        patience.as_millis().min(u128::from(u64::MAX)) as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
 fn lock(index_dir: &Path, wait: bool) -> Result<crate::fsutil::LockFile> {
     let path = index_dir.join(".lock");
-    crate::fsutil::lock_file(&path, wait)
+    if !wait {
+        return crate::fsutil::lock_file(&path, false)
+            .map_err(|e| Error::io(&path, e))?
+            .ok_or(Error::Busy);
+    }
+    let patience = LOCK_PATIENCE_MS.load(std::sync::atomic::Ordering::Relaxed);
+    crate::fsutil::lock_file_within(&path, Duration::from_millis(patience))
         .map_err(|e| Error::io(&path, e))?
-        .ok_or(Error::Busy)
+        .ok_or(Error::LockTimeout(patience.div_ceil(1000)))
 }
 
 /// Loads the corpus from `corpus_dir` and builds a new generation from it, waiting for any
-/// build already running (in this or another process) to finish first.
+/// build already running (in this or another process) to finish first, for at most the lock
+/// patience ([`set_lock_patience`]; then [`Error::LockTimeout`]).
 ///
 /// Fails with [`Error::Corpus`], naming every bad file, without touching the served index.
 pub fn rebuild(corpus_dir: &Path, index_dir: &Path, embedder: &Embedder) -> Result<BuildReport> {

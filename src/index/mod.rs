@@ -54,7 +54,7 @@ use crate::embed::Embedder;
 use crate::safety::Detector;
 use crate::{Error, Result};
 
-pub use build::{rebuild, try_rebuild, BuildReport, Changes};
+pub use build::{rebuild, set_lock_patience, try_rebuild, BuildReport, Changes};
 pub use search::{DenseHits, Hit, QueryForm, SearchIndex, SearchRequest};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
@@ -161,11 +161,16 @@ pub struct Manifest {
 
 impl Manifest {
     /// The document a user named, by slug or by title (case-insensitive).
+    /// A bundled document (strategy or background) is preferred to a posted resource of the
+    /// same title, so a resource cannot take over `source:` by copying a title.
     pub fn find_document(&self, wanted: &str) -> Option<&DocInfo> {
         let w = wanted.trim().to_lowercase();
+        let matches = |d: &&DocInfo| d.slug == w || d.title.to_lowercase() == w;
         self.documents
             .iter()
-            .find(|d| d.slug == w || d.title.to_lowercase() == w)
+            .filter(matches)
+            .find(|d| d.kind != crate::corpus::Kind::Resource.as_str())
+            .or_else(|| self.documents.iter().find(matches))
     }
 
     /// Total passages.
@@ -176,18 +181,34 @@ impl Manifest {
 
 /// Hashes every file under the corpus directory (paths and bytes) with [`SCHEMA_VERSION`].
 pub fn fingerprint(corpus_dir: &Path) -> Result<String> {
-    let mut files = Vec::new();
-    corpus::walk(corpus_dir, &mut files)?;
-    files.sort();
+    let listing = corpus::files::list(corpus_dir)?;
+    let limit = corpus::files::max_file_bytes();
     let mut h = Sha256::new();
     h.update(SCHEMA_VERSION.to_le_bytes());
-    for f in files {
-        let rel = f.strip_prefix(corpus_dir).unwrap_or(&f);
-        let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
+    for f in &listing.files {
+        let rel = f.strip_prefix(corpus_dir).unwrap_or(f);
         h.update(rel.to_string_lossy().as_bytes());
         h.update([0]);
+        let meta = std::fs::metadata(f).map_err(|e| Error::io(f, e))?;
+        if meta.len() > limit {
+            // Never read whole: the load refuses it anyway. Its size and time still change
+            // the fingerprint when it changes.
+            h.update(meta.len().to_le_bytes());
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            h.update(mtime.unwrap_or_default().as_nanos().to_le_bytes());
+            continue;
+        }
+        let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(&bytes);
+    }
+    // Entries left out are part of what was built from: fixing one must trigger a build.
+    for p in &listing.problems {
+        h.update(p.path.to_string_lossy().as_bytes());
+        h.update([1]);
     }
     Ok(hex(&h.finalize()))
 }
@@ -220,6 +241,9 @@ pub enum Freshness {
     Rebuilt(BuildReport),
     /// The corpus changed but has problems: the previous index is served unchanged.
     StaleCorpusInvalid(Vec<corpus::Problem>),
+    /// The corpus changed and another process is rebuilding the index: the current one is
+    /// served meanwhile (readers never wait for a build).
+    BeingRebuilt,
 }
 
 /// Opens the index, rebuilding it first when the corpus changed since it was built.
@@ -241,10 +265,21 @@ pub fn open_fresh(
             return Ok((index, Freshness::UpToDate));
         }
     }
-    match rebuild(corpus_dir, index_dir, embedder) {
+    // A reader never waits for another build while there is an index to serve; with none yet,
+    // it waits (within the lock patience) for the build that will make one.
+    let build = if manifest.is_some() {
+        try_rebuild(corpus_dir, index_dir, embedder)
+    } else {
+        rebuild(corpus_dir, index_dir, embedder)
+    };
+    match build {
         Ok(report) => Ok((
             SearchIndex::open(index_dir, embedder.clone())?,
             Freshness::Rebuilt(report),
+        )),
+        Err(Error::Busy) => Ok((
+            SearchIndex::open(index_dir, embedder.clone())?,
+            Freshness::BeingRebuilt,
         )),
         Err(Error::Corpus(problems)) if manifest.is_some() => {
             let index = SearchIndex::open(index_dir, embedder.clone())?;

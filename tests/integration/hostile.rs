@@ -281,3 +281,177 @@ fn invisible_characters_inside_words_change_nothing() {
     assert_eq!(plain.need, ohwb_bot::safety::Need::Distress);
     assert_eq!(hidden.need, plain.need);
 }
+
+/// Items 11 and 13: `check` never says "corpus OK" while leaving a document out: a link to a
+/// file outside the corpus, a FIFO and a file over the size limit are named; a link that stays
+/// inside is followed.
+#[cfg(unix)]
+#[test]
+fn files_left_out_of_the_corpus_are_named_by_check() {
+    let (_dir, config) = corpus_copy();
+    let corpus = &config.paths.corpus;
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("x.md"), "not ours").unwrap();
+    std::os::unix::fs::symlink(outside.path().join("x.md"), corpus.join("linked-out.md")).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(corpus.join("pipe.md"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let huge = format!(
+        "+++\ntitle = \"Huge\"\nsource_url = \"https://example.org/h\"\npublisher = \"P\"\n\
+         published = \"2024\"\nkind = \"background\"\n+++\n\n# Huge\n\n{}",
+        "word ".repeat(2 * 1024 * 1024)
+    );
+    std::fs::write(corpus.join("huge.md"), huge).unwrap();
+    let out = bot_cmd(&config, &["check"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("linked-out.md") && err.contains("outside the corpus"),
+        "{err}"
+    );
+    assert!(
+        err.contains("pipe.md") && err.contains("not a regular file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("huge.md") && err.contains("the limit is 8.0 MiB"),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("corpus OK"));
+}
+
+/// Item 2: a posted resource cannot pass for the strategy. A title like a bundled document's
+/// is refused; a keyword-stuffed one is marked "Posted by the OH team" wherever cited and never
+/// gives the answer to a question the strategy answers; `source:` prefers the bundled document
+/// when a hand-written resource copies its title.
+#[test]
+fn a_posted_resource_cannot_impersonate_the_strategy() {
+    let (_dir, config) = corpus_copy();
+    let corpus = config.paths.corpus.clone();
+    let bot = Bot::open(config).unwrap();
+    for title in [
+        "Growing Occupational Health and Wellbeing Together",
+        "growing OHWB together",
+        "Growing Occupational Health & Well-being Together (2023)",
+    ] {
+        let reply = run(
+            &bot,
+            &format!(
+                "/resource add url:https://www.nhs.uk/{} title:{title} summary:A summary.",
+                title.len()
+            ),
+        );
+        assert!(
+            reply.contains("too close to the bundled document"),
+            "{title}: {reply}"
+        );
+    }
+    let stuffed = "/resource add url:https://www.example.org/stuffed title:Staff access guide \
+        summary:How will occupational health become easier to reach? Occupational health easier \
+        to reach, occupational health easier to reach, easier to reach occupational health.";
+    assert!(run(&bot, stuffed).contains("searchable now"));
+    let answer = run(
+        &bot,
+        "/ask how will occupational health become easier to reach",
+    );
+    let first = answer
+        .lines()
+        .find(|l| l.starts_with("[1]"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        first.contains("Growing Occupational Health and Wellbeing Together"),
+        "{answer}"
+    );
+    assert!(!answer
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .contains("easier to reach, occupational"));
+    if answer.contains("Staff access guide") {
+        assert!(
+            answer.contains("Posted by the OH team: Staff access guide"),
+            "{answer}"
+        );
+    }
+    let only = run(
+        &bot,
+        "/ask how will occupational health become easier to reach source:Staff access guide",
+    );
+    assert!(
+        only.contains("[1] Posted by the OH team: Staff access guide"),
+        "{only}"
+    );
+
+    // A resource file written by hand with the strategy's exact title.
+    std::fs::write(
+        corpus.join("resources/posted/copy.md"),
+        "+++\ntitle = \"Growing Occupational Health and Wellbeing Together\"\n\
+         source_url = \"https://www.example.org/copy\"\npublisher = \"x\"\npublished = \"2024\"\n\
+         kind = \"resource\"\n+++\n\n## Summary\n\nOccupational health easier to reach.\n",
+    )
+    .unwrap();
+    assert!(run(&bot, "/reindex").contains("passages"));
+    let sourced = run(
+        &bot,
+        "/ask how will occupational health become easier to reach source:Growing Occupational Health and Wellbeing Together",
+    );
+    assert!(!sourced.contains("Posted by the OH team"), "{sourced}");
+    assert!(
+        sourced.contains("[1] Growing Occupational Health and Wellbeing Together"),
+        "{sourced}"
+    );
+}
+
+/// Item 10: a build stuck while holding the index lock (paused here, as SIGSTOP or a hung NFS
+/// mount would) never makes a reader wait: `ask` answers from the current index and says it is
+/// being rebuilt; a writer gives up after `[index] lock_timeout_s` with a message.
+#[test]
+fn a_stuck_build_never_makes_readers_wait_and_writers_give_up() {
+    use std::io::BufRead;
+    let (dir, config) = corpus_copy();
+    let built = bot_cmd(&config, &["index"]).output().unwrap();
+    assert!(built.status.success());
+    std::fs::write(
+        config.paths.corpus.join("strategy/extra.md"),
+        "+++\ntitle = \"Extra\"\nsource_url = \"https://example.org/x\"\npublisher = \"P\"\n\
+         published = \"2024\"\nkind = \"background\"\n+++\n\n# Extra\n\n## More\n\nMore words.\n",
+    )
+    .unwrap();
+    let mut stuck = bot_cmd(&config, &["index"])
+        .env("OHWB_TEST_PAUSE_AT", "index-generation-written")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(stuck.stderr.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.starts_with("PAUSED"))));
+
+    let asked = bot_cmd(&config, &["ask", "--json", "what is a wellbeing guardian"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&asked.stderr);
+    assert!(asked.status.success(), "{err}");
+    assert!(
+        err.contains("another process is rebuilding the index"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&asked.stdout).unwrap();
+    assert_eq!(v["answered"], true);
+
+    let config_file = dir.path().join("config.toml");
+    std::fs::write(&config_file, "[index]\nlock_timeout_s = 1\n").unwrap();
+    let writer = bot_cmd(&config, &["index"])
+        .arg("--config")
+        .arg(&config_file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&writer.stderr);
+    assert!(!writer.status.success());
+    assert!(err.contains("held the index lock for over 1 s"), "{err}");
+
+    stuck.kill().unwrap();
+    stuck.wait().unwrap();
+}

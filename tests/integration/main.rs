@@ -14,6 +14,8 @@ mod discord;
 mod eval;
 /// A fake Discord (REST + gateway) on 127.0.0.1, reusable by any test that drives the bot.
 mod fake_discord;
+/// Property tests over every reader of outside input (bounded cases; `OHWB_FUZZ_CASES`).
+mod fuzz;
 /// Hostile input, one table row per defect of the hostile test pass.
 mod hostile;
 /// Hybrid retrieval: held-out floors, phrasings, both kinds of evidence, the answer line.
