@@ -584,6 +584,10 @@ async fn the_serve_binary_answers_and_stops_on_sigterm_without_logging_secrets()
         logs.contains("support=true"),
         "the support reply is logged as a fact: {logs}"
     );
+    assert!(
+        !logs.contains("Failed to cleanly shutdown"),
+        "the gateway connection closes cleanly: {logs}"
+    );
     assert!(!logs.contains("secret-token-123"), "token leaked into logs");
     assert!(
         !logs.contains("back pain"),
