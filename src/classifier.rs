@@ -128,6 +128,39 @@ impl Fit {
     }
 }
 
+/// Adam's state for full-batch training: the moment estimates and the step count. Shared by
+/// every model trained at index time, so they all take the same, deterministic steps.
+pub(crate) struct Adam {
+    rate: f32,
+    m: Vec<f32>,
+    v: Vec<f32>,
+    steps: i32,
+}
+
+impl Adam {
+    /// State for `dims` weights, with step size `rate`.
+    pub(crate) fn new(dims: usize, rate: f32) -> Adam {
+        Adam {
+            rate,
+            m: vec![0.0; dims],
+            v: vec![0.0; dims],
+            steps: 0,
+        }
+    }
+
+    /// One update of `w` against the full-batch gradient `grad`.
+    pub(crate) fn step(&mut self, w: &mut [f32], grad: &[f32]) {
+        let (b1, b2) = (0.9f32, 0.999f32);
+        self.steps += 1;
+        let (c1, c2) = (1.0 - b1.powi(self.steps), 1.0 - b2.powi(self.steps));
+        for (i, wi) in w.iter_mut().enumerate() {
+            self.m[i] = b1 * self.m[i] + (1.0 - b1) * grad[i];
+            self.v[i] = b2 * self.v[i] + (1.0 - b2) * grad[i] * grad[i];
+            *wi -= self.rate * (self.m[i] / c1) / ((self.v[i] / c2).sqrt() + 1e-8);
+        }
+    }
+}
+
 /// Class-weighted logistic regression with an L2 penalty, by full-batch Adam.
 pub fn fit(texts: &[&str], vectors: &[&[f32]], ys: &[bool]) -> Fit {
     let n = texts.len().max(1);
@@ -164,10 +197,9 @@ pub fn fit(texts: &[&str], vectors: &[&[f32]], ys: &[bool]) -> Fit {
     let l2 = 1.0 / (C * n as f32);
     let dims = DIM + vocab.len() + 1; // dense, sparse, bias last
     let mut w = vec![0.0f32; dims];
-    let (mut m, mut v) = (vec![0.0f32; dims], vec![0.0f32; dims]);
+    let mut adam = Adam::new(dims, LEARNING_RATE);
     let mut grad = vec![0.0f32; dims];
-    let (b1, b2) = (0.9f32, 0.999f32);
-    for step in 1..=STEPS {
+    for _ in 0..STEPS {
         for (g, wi) in grad.iter_mut().zip(&w).take(dims - 1) {
             *g = l2 * wi;
         }
@@ -185,12 +217,7 @@ pub fn fit(texts: &[&str], vectors: &[&[f32]], ys: &[bool]) -> Fit {
             }
             grad[dims - 1] += err;
         }
-        let (c1, c2) = (1.0 - b1.powi(step as i32), 1.0 - b2.powi(step as i32));
-        for i in 0..dims {
-            m[i] = b1 * m[i] + (1.0 - b1) * grad[i];
-            v[i] = b2 * v[i] + (1.0 - b2) * grad[i] * grad[i];
-            w[i] -= LEARNING_RATE * (m[i] / c1) / ((v[i] / c2).sqrt() + 1e-8);
-        }
+        adam.step(&mut w, &grad);
     }
     Fit {
         ngrams: vocab

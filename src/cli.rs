@@ -156,10 +156,7 @@ struct Settings {
 impl Settings {
     fn new(cli: &Cli) -> Result<Settings> {
         let config = Config::load(cli.config.as_deref())?;
-        ohwb_bot::corpus::files::set_max_file_bytes(
-            config.index.max_file_mib.saturating_mul(1 << 20),
-        );
-        index::set_lock_patience(std::time::Duration::from_secs(config.index.lock_timeout_s));
+        index::apply_limits(&config.index);
         Ok(Settings {
             corpus: cli.corpus.clone().unwrap_or(config.paths.corpus.clone()),
             index: cli.index.clone().unwrap_or(config.paths.index.clone()),

@@ -14,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::classifier::Adam;
 use crate::corpus::Phrasings;
 use crate::embed::{dot, Embedder, DIM};
 use crate::Result;
@@ -100,12 +101,11 @@ fn fit(xs: &[&[f32]], labels: &[usize], classes: usize) -> (Vec<f32>, Vec<f32>) 
     let l2 = 1.0 / (C * n as f32);
     let dims = classes * (DIM + 1); // weights row by row, then the biases
     let mut w = vec![0.0f32; dims];
-    let (mut m, mut v) = (vec![0.0f32; dims], vec![0.0f32; dims]);
+    let mut adam = Adam::new(dims, LEARNING_RATE);
     let mut grad = vec![0.0f32; dims];
     let mut p = vec![0.0f32; classes];
-    let (b1, b2) = (0.9f32, 0.999f32);
     let bias_at = classes * DIM;
-    for step in 1..=STEPS {
+    for _ in 0..STEPS {
         for (g, wi) in grad[..bias_at].iter_mut().zip(&w) {
             *g = l2 * wi;
         }
@@ -123,12 +123,7 @@ fn fit(xs: &[&[f32]], labels: &[usize], classes: usize) -> (Vec<f32>, Vec<f32>) 
                 grad[bias_at + k] += err;
             }
         }
-        let (c1, c2) = (1.0 - b1.powi(step as i32), 1.0 - b2.powi(step as i32));
-        for i in 0..dims {
-            m[i] = b1 * m[i] + (1.0 - b1) * grad[i];
-            v[i] = b2 * v[i] + (1.0 - b2) * grad[i] * grad[i];
-            w[i] -= LEARNING_RATE * (m[i] / c1) / ((v[i] / c2).sqrt() + 1e-8);
-        }
+        adam.step(&mut w, &grad);
     }
     (w[..bias_at].to_vec(), w[bias_at..].to_vec())
 }

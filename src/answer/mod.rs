@@ -196,18 +196,22 @@ pub fn answer(
         (Some(v), true) if v.len() == crate::embed::DIM => Some(v.clone()),
         (_, true) => Some(index.embedder().embed(question)?),
     };
-    let found = retrieve(
+    let Retrieved {
+        mut candidates,
+        standout,
+        request,
+        generic,
+    } = retrieve(
         index,
         &concepts,
         vector.as_deref(),
         opts.document.clone(),
         opts.mode,
     )?;
-    if found.candidates.is_empty() {
+    if candidates.is_empty() {
         explain.declined_because = Some("no passage contains any of the question's words".into());
         return Ok(declined(explain, NOT_COVERED));
     }
-    let generic = found.generic.clone();
     // A passage must cover an idea of the question that is not just a corpus-wide word: a
     // concept with an own word outside GENERIC, covered by its words or an alternative.
     let specific = |h: &Hit| {
@@ -221,12 +225,11 @@ pub fn answer(
         coverage: c.coverage,
         specific: specific(&c.hit),
         cosine: c.cosine,
-        standout: found.standout,
+        standout,
         scope,
     };
     // A posted resource never gives the answer to a question the bundled documents answer:
     // the best strategy or background passage that would be answered goes first.
-    let mut candidates = found.candidates.clone();
     if candidates[0].hit.kind == RESOURCE {
         if let Some(k) = candidates.iter().position(|c| {
             c.hit.kind != RESOURCE && decide(&evidence_of(c), config, semantic).is_ok()
@@ -240,7 +243,7 @@ pub fn answer(
     explain.matched = best.hit.matched.clone();
     explain.coverage = best.coverage;
     explain.cosine = best.cosine;
-    explain.standout = found.standout;
+    explain.standout = standout;
     explain.scope = evidence.scope;
     explain.lexical_rank = best.lexical_rank;
     explain.dense_rank = best.dense_rank;
@@ -276,7 +279,7 @@ pub fn answer(
             url: c.hit.url.clone(),
             score: if semantic { c.fused } else { c.lexical },
             snippet: {
-                let (text, highlights) = index.snippet(&found.request, &c.hit.text);
+                let (text, highlights) = index.snippet(&request, &c.hit.text);
                 Snippet { text, highlights }
             },
             text: c.hit.text.clone(),

@@ -407,8 +407,7 @@ const REFRESH_EVERY: Duration = Duration::from_secs(1);
 impl Bot {
     /// Opens (building when needed) the index for `config`'s paths.
     pub fn open(config: Config) -> Result<Bot> {
-        crate::corpus::files::set_max_file_bytes(config.index.max_file_mib.saturating_mul(1 << 20));
-        index::set_lock_patience(std::time::Duration::from_secs(config.index.lock_timeout_s));
+        index::apply_limits(&config.index);
         let corpus_dir = config.paths.corpus.clone();
         let index_dir = config.paths.index.clone();
         let embedder = Embedder::shared(&config.paths.model)?;

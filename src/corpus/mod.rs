@@ -326,8 +326,22 @@ fn load_side_file<T>(
     }
 }
 
+/// Parses a side file's TOML; a syntax or shape error becomes (line, "`what`: message"), the
+/// form every corpus file reports problems in.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &str,
+) -> std::result::Result<T, (usize, String)> {
+    toml::from_str(text).map_err(|e| {
+        (
+            toml_error_line(text, &e),
+            format!("{what}: {}", e.message().trim_end()),
+        )
+    })
+}
+
 /// 1-based line of a TOML parse error in `text`, for problems that name file and line.
-pub(crate) fn toml_error_line(text: &str, e: &toml::de::Error) -> usize {
+fn toml_error_line(text: &str, e: &toml::de::Error) -> usize {
     let offset = e.span().map_or(0, |s| s.start).min(text.len());
     1 + text[..offset].matches('\n').count()
 }

@@ -41,12 +41,7 @@ struct RawGroup {
 impl OutOfScope {
     /// Parses the file; the error is (line, message).
     pub fn parse(text: &str) -> Result<OutOfScope, (usize, String)> {
-        let raw: Raw = toml::from_str(text).map_err(|e| {
-            (
-                crate::corpus::toml_error_line(text, &e),
-                format!("out-of-scope examples: {}", e.message().trim_end()),
-            )
-        })?;
+        let raw: Raw = crate::corpus::parse_toml(text, "out-of-scope examples")?;
         let mut groups: Vec<(String, Vec<String>, usize)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for g in raw.group {

@@ -41,12 +41,7 @@ struct RawSection {
 impl Phrasings {
     /// Parses the file; the error is (line, message).
     pub fn parse(text: &str) -> Result<Phrasings, (usize, String)> {
-        let raw: Raw = toml::from_str(text).map_err(|e| {
-            (
-                crate::corpus::toml_error_line(text, &e),
-                format!("phrasings: {}", e.message().trim_end()),
-            )
-        })?;
+        let raw: Raw = crate::corpus::parse_toml(text, "phrasings")?;
         let mut sections: Vec<(String, Vec<String>, usize)> = Vec::new();
         for s in raw.section {
             let line = text

@@ -36,12 +36,7 @@ pub fn normalise(s: &str) -> String {
 impl Thesaurus {
     /// Parses the file; an error carries a 1-based line and a message.
     pub fn parse(text: &str) -> Result<Thesaurus, (usize, String)> {
-        let raw: Raw = toml::from_str(text).map_err(|e| {
-            (
-                crate::corpus::toml_error_line(text, &e),
-                format!("thesaurus: {}", e.message().trim_end()),
-            )
-        })?;
+        let raw: Raw = crate::corpus::parse_toml(text, "thesaurus")?;
         let key_line = |key: &str| {
             text.lines()
                 .position(|l| l.contains(&format!("\"{key}\"")) || l.trim_start().starts_with(key))

@@ -179,6 +179,13 @@ impl Manifest {
     }
 }
 
+/// Applies the `[index]` limits this process works under: the largest corpus file read, and
+/// how long a build waits for another. The CLI and [`crate::commands::Bot::open`] both call it.
+pub fn apply_limits(config: &crate::config::IndexConfig) {
+    corpus::files::set_max_file_bytes(config.max_file_mib.saturating_mul(1 << 20));
+    set_lock_patience(std::time::Duration::from_secs(config.lock_timeout_s));
+}
+
 /// Hashes every file under the corpus directory (paths and bytes) with [`SCHEMA_VERSION`].
 pub fn fingerprint(corpus_dir: &Path) -> Result<String> {
     let listing = corpus::files::list(corpus_dir)?;

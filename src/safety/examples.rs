@@ -58,12 +58,7 @@ fn line_of(text: &str, needle: &str) -> usize {
 /// Parses an examples file. `splits` says whether each group must carry `split = "dev"|"test"`
 /// (evaluation sets) or must not (training files).
 pub fn parse(text: &str, splits: bool) -> Result<Vec<Example>, (usize, String)> {
-    let raw: Raw = toml::from_str(text).map_err(|e| {
-        (
-            crate::corpus::toml_error_line(text, &e),
-            format!("safety examples: {}", e.message().trim_end()),
-        )
-    })?;
+    let raw: Raw = crate::corpus::parse_toml(text, "safety examples")?;
     let mut out = Vec::new();
     let mut labels: HashMap<String, bool> = HashMap::new();
     for g in raw.group {

@@ -73,12 +73,7 @@ impl Phrases {
     /// Parses a phrase file; an error carries a 1-based line and a message. Every list may be
     /// empty (a trust's file that adds nothing); [`Phrases::builtin`] is never empty.
     pub fn parse(text: &str) -> Result<Phrases, (usize, String)> {
-        let raw: Raw = toml::from_str(text).map_err(|e| {
-            (
-                crate::corpus::toml_error_line(text, &e),
-                format!("safety phrases: {}", e.message().trim_end()),
-            )
-        })?;
+        let raw: Raw = crate::corpus::parse_toml(text, "safety phrases")?;
         let clean = |list: Vec<String>, what: &str| -> Result<Vec<String>, (usize, String)> {
             let mut out = Vec::new();
             for p in list {
