@@ -68,6 +68,10 @@ impl std::fmt::Debug for Connection {
     }
 }
 
+/// How long shutdown waits for Discord to acknowledge the gateway close. serenity's shard runner
+/// notices the request within its 0.5 s read timeout, so 2 s covers a healthy round trip.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
 /// Runs the bot until `shutdown` completes (pass `tokio::signal::ctrl_c()`-like futures), then
 /// closes the gateway connection cleanly.
 pub async fn run(
@@ -96,7 +100,15 @@ pub async fn run(
         result = client.start() => result?,
         () = shutdown => {
             tracing::info!("shutting down: closing the gateway connection");
-            shards.shutdown_all().await;
+            // serenity waits up to 5 s for Discord to answer the close frame, then warns. The
+            // frame has been sent by the time it waits (Discord marks the bot offline on it), so a
+            // silent peer (a dead network path) is no reason to hold a service stop any longer.
+            if tokio::time::timeout(CLOSE_GRACE, shards.shutdown_all()).await.is_err() {
+                tracing::info!(
+                    grace_ms = CLOSE_GRACE.as_millis() as u64,
+                    "Discord did not answer the close in time; leaving without waiting"
+                );
+            }
         }
     }
     Ok(())

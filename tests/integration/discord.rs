@@ -603,6 +603,27 @@ async fn the_serve_binary_answers_and_stops_on_sigterm_without_logging_secrets()
     );
 }
 
+/// A gateway that stops answering (a dead network path) must not hold up shutdown: serenity
+/// alone waits 5 s for the close reply and then warns of an unclean shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_stops_promptly_when_discord_never_answers_the_close() {
+    let mut fake = FakeDiscord::start().await;
+    let serve = Serve::start(
+        &mut fake,
+        "token_env = \"OHWB_TEST_TOKEN\"\n",
+        &[("OHWB_TEST_TOKEN", "t")],
+    )
+    .await;
+    fake.mute_gateway();
+    let started = std::time::Instant::now();
+    let logs = serve.stop().await;
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(4),
+        "shutdown took {took:?}: {logs}"
+    );
+}
+
 #[test]
 fn serve_without_a_token_refuses_clearly() {
     let empty = tempfile::tempdir().unwrap();

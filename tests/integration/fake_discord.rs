@@ -53,6 +53,7 @@ pub struct FakeDiscord {
     pub log: Arc<Mutex<Vec<Request>>>,
     dispatch: mpsc::UnboundedSender<Value>,
     identified: mpsc::UnboundedReceiver<Value>,
+    mute: Arc<tokio::sync::Notify>,
     next_id: AtomicU64,
 }
 
@@ -67,13 +68,21 @@ impl FakeDiscord {
         tokio::spawn(serve_rest(rest, ws_url.clone(), req_tx, log.clone()));
         let (dispatch, dispatch_rx) = mpsc::unbounded_channel();
         let (ident_tx, identified) = mpsc::unbounded_channel();
-        tokio::spawn(serve_gateway(gateway, ws_url, dispatch_rx, ident_tx));
+        let mute = Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(serve_gateway(
+            gateway,
+            ws_url,
+            dispatch_rx,
+            ident_tx,
+            mute.clone(),
+        ));
         FakeDiscord {
             rest_url,
             requests,
             log,
             dispatch,
             identified,
+            mute,
             next_id: AtomicU64::new(3000),
         }
     }
@@ -106,6 +115,12 @@ impl FakeDiscord {
                 ),
             }
         }
+    }
+
+    /// From now on the gateway neither reads nor writes (a dead network path): the bot's close
+    /// frame is never answered. The connection stays open.
+    pub fn mute_gateway(&self) {
+        self.mute.notify_one();
     }
 
     /// Sends an INTERACTION_CREATE and returns its id (the callback path contains it).
@@ -376,6 +391,7 @@ async fn serve_gateway(
     ws_url: String,
     mut dispatch: mpsc::UnboundedReceiver<Value>,
     identified: mpsc::UnboundedSender<Value>,
+    mute: Arc<tokio::sync::Notify>,
 ) {
     // One client connection at a time; a reconnect gets a fresh handshake.
     while let Ok((stream, _)) = listener.accept().await {
@@ -413,6 +429,13 @@ async fn serve_gateway(
                         }
                         _ => {}
                     }
+                }
+                () = mute.notified() => {
+                    // Hold the socket without polling it, so not even the automatic close
+                    // reply is sent.
+                    let _held = ws;
+                    std::future::pending::<()>().await;
+                    return;
                 }
                 event = dispatch.recv() => {
                     let Some(d) = event else { return };

@@ -1,6 +1,8 @@
 //! Hostile input, one row per defect the hostile test pass found (issue 11): each row is what
 //! an attacker or an unlucky user sends and what must come back. Rows go through the one
 //! command layer (`Invocation::parse` → `Bot::execute`), as every chat front end does.
+//! Item 12 needs a gateway, so it lives with the Discord tests (`discord.rs`: shutdown against a
+//! silent gateway); items 1 and 14 (the index directory) live in `index.rs`.
 
 use crate::common::{bot_cmd, corpus_copy, snapshot};
 use ohwb_bot::commands::{Bot, Caller, Invocation};
