@@ -114,6 +114,33 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Turn a PDF, saved web page (HTML), Word file (DOCX) or text file into a corpus document
+    /// for review. It is not indexed until you have read it and run `index`.
+    Ingest {
+        /// The file to read.
+        file: PathBuf,
+        /// Where the original is published (every passage cites it).
+        #[arg(long)]
+        url: String,
+        /// Title (default: the one in the file).
+        #[arg(long)]
+        title: Option<String>,
+        /// strategy, background or resource.
+        #[arg(long, default_value = "background")]
+        kind: String,
+        /// Publication date, YYYY, YYYY-MM or YYYY-MM-DD (default: the file's own date).
+        #[arg(long)]
+        published: Option<String>,
+        /// Publisher (default: the link's host).
+        #[arg(long)]
+        publisher: Option<String>,
+        /// Output file (default: <corpus>/ingested/<title slug>.md).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace the output file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -336,6 +363,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                      check their intranet or OH team instead of giving your trust's contacts"
                 );
             }
+            let today = ohwb_bot::dates::PartialDate::today();
+            for d in &corpus.documents {
+                if ohwb_bot::dates::review_overdue(d.meta.review_due.as_deref(), &today) {
+                    eprintln!(
+                        "warning: {}: review was due {} (reviewed: {}): check it against its \
+                         sources, then update `reviewed` and `review_due`",
+                        term(&d.path.display().to_string()),
+                        d.meta.review_due.as_deref().unwrap_or_default(),
+                        d.meta.reviewed.as_deref().unwrap_or("never")
+                    );
+                }
+            }
             if corpus.problems.is_empty() {
                 outln!(
                     "corpus OK: {} documents, {} passages",
@@ -429,21 +468,59 @@ fn run(cli: Cli) -> Result<ExitCode> {
             console::run(&bot, std::io::stdin().lock(), std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Ingest {
+            file,
+            url,
+            title,
+            kind,
+            published,
+            publisher,
+            out,
+            force,
+        } => {
+            let kind = match kind.as_str() {
+                "strategy" => corpus::Kind::Strategy,
+                "background" => corpus::Kind::Background,
+                "resource" => corpus::Kind::Resource,
+                other => bail!("--kind {other}: use strategy, background or resource"),
+            };
+            let request = ohwb_bot::ingest::Request {
+                file,
+                url,
+                title,
+                kind,
+                published,
+                publisher,
+                out,
+                force,
+            };
+            let report = ohwb_bot::ingest::ingest(settings.corpus_dir()?, &request)?;
+            outln!("{}", term(&render_ingest(&report)))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sources { json } => {
             let index = open(&settings)?;
             let docs = &index.manifest().documents;
             if json {
                 outln!("{}", serde_json::to_string_pretty(docs)?)?;
             } else {
+                let today = ohwb_bot::dates::PartialDate::today();
                 for d in docs {
                     outln!(
-                        "{} [{}] ({} passages)\n  {}\n  {}",
+                        "{} [{}] ({} passages)\n  {} · {}\n  {}",
                         term(&d.title),
                         term(&d.slug),
                         d.passages,
                         term(&d.kind),
+                        term(&d.dated()),
                         term(&d.url)
                     )?;
+                    if d.review_overdue(&today) {
+                        outln!(
+                            "  warning: review was due {}: check it against its sources",
+                            term(d.review_due.as_deref().unwrap_or_default())
+                        )?;
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -671,13 +748,44 @@ fn render_text(answer: &Answer, tty: bool) -> String {
     };
     for c in &answer.citations {
         s.push_str(&format!(
-            "\n{}\n    {}\n    {}\n",
+            "\n{}\n    {}{}\n    {}\n",
             term(&commands::citation_name(c)),
             term(&c.url),
+            term(&commands::citation_details(c)),
             c.snippet
                 .marked(open, close, |t| term(&t.replace('\n', " ")).into_owned())
         ));
     }
+    s
+}
+
+fn render_ingest(r: &ohwb_bot::ingest::Report) -> String {
+    let mut s = format!(
+        "wrote {} from a {} file: \"{}\", published {} (from {})\n  kept: {} heading(s) (from \
+         {}), {} paragraph(s), {} list(s), {} table(s){}\n",
+        r.path.display(),
+        r.format,
+        r.title,
+        r.published,
+        r.published_from,
+        r.headings,
+        r.headings_from,
+        r.paragraphs,
+        r.lists,
+        r.tables,
+        if r.pages > 0 {
+            format!(", over {} page(s)", r.pages)
+        } else {
+            String::new()
+        }
+    );
+    for l in &r.left_out {
+        s.push_str(&format!("  left out: {l}\n"));
+    }
+    s.push_str(
+        "Not indexed yet: read the file against the original, fix anything wrong (headings, \
+         tables, the title and date), then run `ohwb-bot check` and `ohwb-bot index`.",
+    );
     s
 }
 
@@ -728,6 +836,9 @@ struct JsonCitation<'a> {
     document: &'a str,
     section: &'a str,
     url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page: Option<u32>,
+    dated: &'a str,
     score: f32,
     snippet: String,
     text: &'a str,
@@ -748,6 +859,8 @@ impl<'a> From<&'a Answer> for JsonAnswer<'a> {
                     document: &c.document,
                     section: &c.section,
                     url: &c.url,
+                    page: c.page,
+                    dated: &c.dated,
                     score: c.score,
                     snippet: c.snippet.marked("**", "**", str::to_string),
                     text: &c.text,

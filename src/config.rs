@@ -100,6 +100,8 @@ impl Default for CrisisConfig {
         CrisisConfig {
             heading: "You don't have to face this alone".into(),
             intro: "I'm sorry you're going through this. Please reach out to someone now:".into(),
+            // Published at nhs.uk ("when to call 999", "when to use 111") and samaritans.org
+            // ("contact a Samaritan"); config.example.toml gives the pages.
             lines: vec![
                 "If you or someone else is in immediate danger, call 999.".into(),
                 "For urgent help when it is not an emergency, call NHS 111.".into(),

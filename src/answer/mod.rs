@@ -74,8 +74,12 @@ pub struct Citation {
     pub kind: String,
     /// Section path, `A › B`.
     pub section: String,
-    /// Link to the source.
+    /// Link to the page that states the passage's facts (with `#page=N` for a PDF page).
     pub url: String,
+    /// The page of the original document, for documents ingested from a PDF.
+    pub page: Option<u32>,
+    /// How old the document is: "published 2022" or "reviewed March 2026".
+    pub dated: String,
     /// Retrieval score (higher is better; comparable only within one answer).
     pub score: f32,
     /// The best fragment, with matched words marked.
@@ -199,6 +203,7 @@ pub fn answer(
     let Retrieved {
         mut candidates,
         standout,
+        cosine_spread,
         request,
         generic,
     } = retrieve(
@@ -208,6 +213,7 @@ pub fn answer(
         opts.document.clone(),
         opts.mode,
     )?;
+    let standout_of = |cosine: f32| retrieve::standout_of(cosine_spread, standout, cosine);
     if candidates.is_empty() {
         explain.declined_because = Some("no passage contains any of the question's words".into());
         return Ok(declined(explain, NOT_COVERED));
@@ -229,10 +235,15 @@ pub fn answer(
         scope,
     };
     // A posted resource never gives the answer to a question the bundled documents answer:
-    // the best strategy or background passage that would be answered goes first.
+    // the best strategy or background passage that would be answered goes first. It is judged
+    // on its own similarity, not the resource's.
     if candidates[0].hit.kind == RESOURCE {
         if let Some(k) = candidates.iter().position(|c| {
-            c.hit.kind != RESOURCE && decide(&evidence_of(c), config, semantic).is_ok()
+            let own = Evidence {
+                standout: standout_of(c.cosine),
+                ..evidence_of(c)
+            };
+            c.hit.kind != RESOURCE && decide(&own, config, semantic).is_ok()
         }) {
             let bundled = candidates.remove(k);
             candidates.insert(0, bundled);
@@ -276,7 +287,18 @@ pub fn answer(
             document: c.hit.document.clone(),
             kind: c.hit.kind.clone(),
             section: c.hit.section.clone(),
-            url: c.hit.url.clone(),
+            url: match c.hit.page {
+                Some(n) => format!("{}#page={n}", c.hit.url),
+                None => c.hit.url.clone(),
+            },
+            page: c.hit.page,
+            dated: index
+                .manifest()
+                .documents
+                .iter()
+                .find(|d| d.slug == c.hit.doc_slug)
+                .map(|d| d.dated())
+                .unwrap_or_default(),
             score: if semantic { c.fused } else { c.lexical },
             snippet: {
                 let (text, highlights) = index.snippet(&request, &c.hit.text);

@@ -94,6 +94,9 @@ pub struct Retrieved {
     /// How far (in standard deviations) the best cosine stands above the mean cosine over the
     /// passages searched: an on-topic question that no passage answers scores alike on many.
     pub standout: f32,
+    /// Mean and standard deviation of the cosines over the passages searched, so any
+    /// candidate's own standout can be judged ([`standout_of`]).
+    pub cosine_spread: (f32, f32),
     /// The lexical request, for snippets of the passages cited.
     pub request: SearchRequest,
     /// [`GENERIC`] analysed, for the caller's check that a passage covers a specific word.
@@ -128,6 +131,7 @@ pub fn retrieve(
             return Ok(Retrieved {
                 candidates: lexical,
                 standout: 0.0,
+                cosine_spread: (0.0, 0.0),
                 request,
                 generic,
             })
@@ -178,9 +182,22 @@ pub fn retrieve(
     Ok(Retrieved {
         candidates: all,
         standout,
+        cosine_spread: (dense.mean, dense.std),
         request,
         generic,
     })
+}
+
+/// How far a candidate's own cosine stands above the mean, given [`Retrieved::cosine_spread`]
+/// and [`Retrieved::standout`] (the best candidate's, which bounds it): a passage further down
+/// is judged on its own similarity.
+pub fn standout_of(spread: (f32, f32), best: f32, cosine: f32) -> f32 {
+    let (mean, std) = spread;
+    if std > 0.0 {
+        ((cosine - mean) / std).min(best)
+    } else {
+        0.0
+    }
 }
 
 fn candidate(concepts: &[Concept], hit: Hit) -> Candidate {

@@ -58,14 +58,22 @@ impl Bot {
             docs.iter().partition(|d| d.kind == "resource");
         // The strategy first, then its background, each alphabetically.
         documents.sort_by_key(|d| (d.kind != "strategy", d.title.clone()));
+        let today = crate::dates::PartialDate::today();
         let mut fields: Vec<Field> = documents
             .iter()
             .take(MAX_SOURCE_FIELDS)
             .map(|d| Field {
                 name: d.title.clone(),
                 value: Rich::new().link("Source", d.url.clone()).text(format!(
-                    " · {} · {} passages · {}",
-                    d.kind, d.passages, d.published
+                    " · {} · {} passages · {}{}",
+                    d.kind,
+                    d.passages,
+                    d.dated(),
+                    if d.review_overdue(&today) {
+                        " · ⚠ review overdue"
+                    } else {
+                        ""
+                    }
                 )),
             })
             .collect();
@@ -155,13 +163,27 @@ pub(super) fn citation_fields(citations: &[Citation]) -> Vec<Field> {
             value = value
                 .text(&s.text[at..])
                 .text("\n")
-                .link("Read the source", c.url.clone());
+                .link("Read the source", c.url.clone())
+                .text(citation_details(c));
             Field {
                 name: citation_name(c),
                 value,
             }
         })
         .collect()
+}
+
+/// What follows a citation's link: its page, if it has one, and the document's date, so a
+/// reader can find the passage in the original and judge how current it is.
+pub fn citation_details(c: &Citation) -> String {
+    let mut out = String::new();
+    if let Some(n) = c.page {
+        out.push_str(&format!(" · page {n}"));
+    }
+    if !c.dated.is_empty() {
+        out.push_str(&format!(" · {}", c.dated));
+    }
+    out
 }
 
 /// A citation's heading: `[1] Document › Section`, with a posted resource marked as one so

@@ -30,7 +30,7 @@ use crate::text::truncate_words;
 use crate::Result;
 
 pub use admin::ReindexOutcome;
-pub use ask::{answer_reply, citation_name};
+pub use ask::{answer_reply, citation_details, citation_name};
 pub use support::{crisis_reply, escalation_notice, support_first, SUPPORT_DOC};
 
 /// The type of a command option.

@@ -15,7 +15,7 @@
 
 pub mod files;
 pub mod out_of_scope;
-mod passages;
+pub(crate) mod passages;
 pub mod phrasings;
 pub mod thesaurus;
 
@@ -59,7 +59,8 @@ impl Kind {
 pub struct Meta {
     /// Human title, shown in citations.
     pub title: String,
-    /// Where the original lives; the default link for every passage.
+    /// Where the original lives; the link for passages without a source comment (only
+    /// outside strategy and background documents, which must source every paragraph).
     pub source_url: String,
     /// Who published the original.
     pub publisher: String,
@@ -75,6 +76,10 @@ pub struct Meta {
     pub posted_at: Option<String>,
     /// Who posted a resource, for posted resources.
     pub posted_by: Option<String>,
+    /// When someone last checked the document against its source (a date as above).
+    pub reviewed: Option<String>,
+    /// When it should next be checked; `check` and `sources` warn once it has passed.
+    pub review_due: Option<String>,
 }
 
 /// One searchable, citable piece of a document.
@@ -84,12 +89,15 @@ pub struct Passage {
     pub id: String,
     /// Headings from the top of the document down to this passage (the document's H1 excluded).
     pub section: Vec<String>,
-    /// The link to cite: the section's own `<!-- source: URL -->` when it has one, else the
-    /// document's `source_url`.
+    /// The page that states this passage's facts: the `<!-- source: URL -->` after its
+    /// paragraphs, else (outside strategy and background documents) the document's
+    /// `source_url`.
     pub url: String,
+    /// The page of the original document it is on, for documents ingested from a PDF.
+    pub page: Option<u32>,
     /// Plain text (lists and tables flattened to readable lines).
     pub text: String,
-    /// Line in the file where the passage's section starts (1-based).
+    /// Line in the file where the passage's first paragraph starts (1-based).
     pub line: usize,
 }
 
@@ -453,17 +461,32 @@ pub fn parse_document(rel: &Path, bytes: &[u8]) -> std::result::Result<Document,
         ));
     }
     let mut passages = Vec::new();
+    // Strategy and background documents are what staff act on: every paragraph must name the
+    // page its facts came from. A posted resource or a support page may lean on its own link.
+    let every_block_sourced = matches!(meta.kind, Kind::Strategy | Kind::Background);
+    let mut checked_sources = std::collections::HashSet::new();
     for section in &parsed.sections {
-        let url = match &section.source {
-            Some((line, url)) => {
-                if let Err(m) = check_url(url) {
-                    problems.push(problem(*line, format!("section source: {m}")));
+        for block in &section.blocks {
+            match &block.source {
+                Some((line, url)) if checked_sources.insert(*line) => {
+                    if let Err(m) = check_url(url) {
+                        problems.push(problem(*line, format!("source comment: {m}")));
+                    }
                 }
-                url.clone()
+                Some(_) => {}
+                None if every_block_sourced => problems.push(problem(
+                    block.line,
+                    format!(
+                        "this paragraph has no source: add `<!-- source: URL -->` on the line \
+                         after it, with the page that states its facts ({} documents cite a page \
+                         for every paragraph)",
+                        meta.kind.as_str()
+                    ),
+                )),
+                None => {}
             }
-            None => meta.source_url.clone(),
-        };
-        passages.extend(section.to_passages(&slug, &url));
+        }
+        passages.extend(section.to_passages(&slug, &meta.source_url));
     }
     if !problems.is_empty() {
         return Err(problems);
@@ -489,6 +512,8 @@ struct RawMeta {
     summary: Option<String>,
     posted_at: Option<String>,
     posted_by: Option<String>,
+    reviewed: Option<toml::Value>,
+    review_due: Option<toml::Value>,
 }
 
 /// Parses front matter; an error carries the line within the TOML text (0-based) and a message.
@@ -526,19 +551,36 @@ fn parse_meta(toml_text: &str) -> std::result::Result<Meta, (usize, String)> {
             format!("front matter: source_url: {m}"),
         )
     })?;
-    let published = match &raw.published {
-        toml::Value::Datetime(d) if d.date.is_some() && d.time.is_none() => d.to_string(),
-        toml::Value::String(s) if is_partial_date(s) => s.clone(),
-        other => {
-            return Err((
-                field_line("published"),
+    let date = |key: &str, value: &toml::Value| {
+        // A bare TOML integer (`published = 2022`) is refused: it reads as a number, and
+        // `20220620` would be a plausible typo for a date.
+        let text = match value {
+            toml::Value::Datetime(d) if d.date.is_some() && d.time.is_none() => d.to_string(),
+            toml::Value::String(s) => s.clone(),
+            _ => String::new(),
+        };
+        match crate::dates::PartialDate::parse(&text) {
+            Some(d) => Ok(d.to_string()),
+            None => Err((
+                field_line(key),
                 format!(
-                    "front matter: `published` must be a date as YYYY, YYYY-MM or YYYY-MM-DD, \
-                     not {other}"
+                    "front matter: `{key}` must be a date as YYYY, YYYY-MM or YYYY-MM-DD, \
+                     not {value}"
                 ),
-            ))
+            )),
         }
     };
+    let published = date("published", &raw.published)?;
+    let reviewed = raw
+        .reviewed
+        .as_ref()
+        .map(|v| date("reviewed", v))
+        .transpose()?;
+    let review_due = raw
+        .review_due
+        .as_ref()
+        .map(|v| date("review_due", v))
+        .transpose()?;
     Ok(Meta {
         title: raw.title.trim().to_string(),
         source_url: raw.source_url,
@@ -549,24 +591,9 @@ fn parse_meta(toml_text: &str) -> std::result::Result<Meta, (usize, String)> {
         summary: raw.summary,
         posted_at: raw.posted_at,
         posted_by: raw.posted_by,
+        reviewed,
+        review_due,
     })
-}
-
-fn is_partial_date(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    let num = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
-    match parts.as_slice() {
-        [y] => num(y, 4),
-        [y, m] => num(y, 4) && num(m, 2) && (1..=12).contains(&m.parse::<u32>().unwrap_or(0)),
-        [y, m, d] => {
-            num(y, 4)
-                && num(m, 2)
-                && num(d, 2)
-                && (1..=12).contains(&m.parse::<u32>().unwrap_or(0))
-                && (1..=31).contains(&d.parse::<u32>().unwrap_or(0))
-        }
-        _ => false,
-    }
 }
 
 /// A citable link: absolute `http(s)` with a host and no credentials.
@@ -588,7 +615,7 @@ pub fn check_url(s: &str) -> std::result::Result<(), String> {
 mod tests {
     use super::*;
 
-    const GOOD: &str = "+++\ntitle = \"T\"\nsource_url = \"https://example.org/t\"\npublisher = \"P\"\npublished = 2023-01-10\nkind = \"strategy\"\ntags = [\"a\"]\n+++\n\n# T\n\n## Section one\n\nSome text here.\n";
+    const GOOD: &str = "+++\ntitle = \"T\"\nsource_url = \"https://example.org/t\"\npublisher = \"P\"\npublished = 2023-01-10\nkind = \"strategy\"\ntags = [\"a\"]\n+++\n\n# T\n\n## Section one\n\nSome text here.\n<!-- source: https://example.org/p1 -->\n";
 
     fn parse(s: &str) -> std::result::Result<Document, Vec<Problem>> {
         parse_document(Path::new("strategy/doc.md"), s.as_bytes())
@@ -603,7 +630,53 @@ mod tests {
         assert_eq!(doc.meta.kind, Kind::Strategy);
         assert_eq!(doc.meta.tags, vec!["a"]);
         assert_eq!(doc.passages.len(), 1);
-        assert_eq!(doc.passages[0].url, "https://example.org/t");
+        assert_eq!(doc.passages[0].url, "https://example.org/p1");
+        assert_eq!(
+            (doc.meta.reviewed.as_deref(), doc.meta.review_due.as_deref()),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn review_dates_are_dates() {
+        let s = GOOD.replace(
+            "tags",
+            "reviewed = \"2026-03\"\nreview_due = 2027-03-01\ntags",
+        );
+        let doc = parse(&s).unwrap();
+        assert_eq!(doc.meta.reviewed.as_deref(), Some("2026-03"));
+        assert_eq!(doc.meta.review_due.as_deref(), Some("2027-03-01"));
+        let s = GOOD.replace("tags", "review_due = \"next spring\"\ntags");
+        let errs = parse(&s).unwrap_err();
+        assert!(errs[0].message.contains("review_due"), "{errs:?}");
+        assert_eq!(errs[0].line, 7, "{errs:?}");
+    }
+
+    /// Strategy and background documents cite a page for every paragraph; `check` names the
+    /// file and line of each one without. Other kinds fall back to the document's link.
+    #[test]
+    fn unsourced_paragraphs_are_refused_in_strategy_and_background_documents() {
+        let s = GOOD.replace(
+            "<!-- source: https://example.org/p1 -->\n",
+            "<!-- source: https://example.org/p1 -->\n\nA second paragraph, unsourced.\n\n## Two\n\n- a list\n- unsourced\n",
+        );
+        for kind in ["strategy", "background"] {
+            let errs = parse(&s.replace("\"strategy\"", &format!("\"{kind}\""))).unwrap_err();
+            let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
+            assert_eq!(lines, vec![17, 21], "{kind}: {errs:?}");
+            assert!(errs[0].message.contains("has no source"), "{errs:?}");
+            assert_eq!(errs[0].path, Path::new("strategy/doc.md"));
+        }
+        let resource = parse(&s.replace("\"strategy\"", "\"resource\"")).unwrap();
+        let urls: Vec<&str> = resource.passages.iter().map(|p| p.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            vec![
+                "https://example.org/p1",
+                "https://example.org/t",
+                "https://example.org/t"
+            ]
+        );
     }
 
     #[test]
@@ -659,13 +732,20 @@ mod tests {
             let errs = parse(&s).unwrap_err();
             assert!(errs[0].message.contains("source_url"), "{bad}: {errs:?}");
         }
-        let s = GOOD.replace(
-            "Some text here.",
-            "Some text here.\n<!-- source: javascript:alert(1) -->",
-        );
-        let errs = parse(&s).unwrap_err();
-        assert!(errs[0].message.contains("section source"), "{errs:?}");
-        assert_eq!(errs[0].line, 15);
+        for bad in [
+            "javascript:alert(1)",
+            "/relative/page",
+            "www.nhs.uk/page",
+            "",
+        ] {
+            let s = GOOD.replace("https://example.org/p1", bad);
+            let errs = parse(&s).unwrap_err();
+            assert!(
+                errs[0].message.contains("source comment"),
+                "{bad}: {errs:?}"
+            );
+            assert_eq!(errs[0].line, 15, "{bad}");
+        }
     }
 
     #[test]
@@ -674,7 +754,7 @@ mod tests {
         bytes.extend_from_slice(b"\nbad \xff byte\n");
         let errs = parse_document(Path::new("x.md"), &bytes).unwrap_err();
         assert!(errs[0].message.contains("UTF-8"), "{errs:?}");
-        assert_eq!(errs[0].line, 16);
+        assert_eq!(errs[0].line, 17);
 
         let empty = GOOD.split("# T").next().unwrap().to_string();
         let errs = parse(&empty).unwrap_err();

@@ -3,8 +3,13 @@
 //! A passage is what the bot cites, so it must read on its own: about 40–200 words, cut only at
 //! block boundaries (paragraph, list, table) and, for a single block over the limit, at sentence
 //! boundaries. Lists keep their markers and tables become `cell | cell` lines, so both stay
-//! readable as plain text. An HTML comment `<!-- source: URL -->` inside a section sets the link
-//! its passages cite; it never appears in passage text.
+//! readable as plain text.
+//!
+//! Provenance is kept per block. A comment `<!-- source: URL -->` gives the source of the blocks
+//! above it, back to the previous source comment or heading, so a section can mix pages and
+//! still cite each paragraph's own. `<!-- page: N -->` (written by `ingest` for PDFs) sets the
+//! page of the blocks after it. A passage never spans a change of source or page: what it cites
+//! is what every sentence in it came from. Neither comment ever appears in passage text.
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
@@ -20,9 +25,19 @@ pub(crate) const MIN_WORDS: usize = 40;
 #[derive(Debug, Default)]
 pub(crate) struct Section {
     pub headings: Vec<String>,
+    pub blocks: Vec<Block>,
+}
+
+/// One paragraph, list, table or code block, with where it came from.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Block {
+    pub text: String,
+    /// 1-based line where the block starts.
     pub line: usize,
-    pub blocks: Vec<String>,
+    /// The source comment that covers it: its line and URL.
     pub source: Option<(usize, String)>,
+    /// The page of the original document it is on (PDFs).
+    pub page: Option<u32>,
 }
 
 /// The raw result of parsing one file; `super::parse_document` validates it.
@@ -57,10 +72,7 @@ pub(crate) fn parse(text: &str, _slug: &str) -> Parsed {
     let options = Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS
         | Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH;
-    let mut current = Section {
-        line: 1,
-        ..Section::default()
-    };
+    let mut current = Section::default();
     let mut stack: Vec<(u8, String)> = Vec::new();
     let mut seen_title = false;
     let mut buf = String::new();
@@ -69,15 +81,26 @@ pub(crate) fn parse(text: &str, _slug: &str) -> Parsed {
     let mut in_meta = false;
     let mut cell = 0usize;
 
-    fn push_block(current: &mut Section, buf: &mut String) {
+    // Where the block being gathered in `buf` starts, and the page it is on.
+    let mut block_line = 0usize;
+    let mut page: Option<u32> = None;
+    let push_block = |current: &mut Section, buf: &mut String, line: usize, page| {
         let block = buf.trim();
         if !block.is_empty() {
-            current.blocks.push(block.to_string());
+            current.blocks.push(Block {
+                text: block.to_string(),
+                line,
+                source: None,
+                page,
+            });
         }
         buf.clear();
-    }
+    };
 
     for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
+        if buf.trim().is_empty() && heading.is_none() && !in_meta {
+            block_line = lines.of(range.start);
+        }
         match event {
             Event::Start(Tag::MetadataBlock(_)) => in_meta = true,
             Event::End(TagEnd::MetadataBlock(_)) => in_meta = false,
@@ -85,7 +108,7 @@ pub(crate) fn parse(text: &str, _slug: &str) -> Parsed {
                 out.front_matter = Some((lines.of(range.start), t.to_string()));
             }
             Event::Start(Tag::Heading { level, .. }) => {
-                push_block(&mut current, &mut buf);
+                push_block(&mut current, &mut buf, block_line, page);
                 heading = Some((level as u8, lines.of(range.start), String::new()));
             }
             Event::End(TagEnd::Heading(_)) => {
@@ -111,7 +134,6 @@ pub(crate) fn parse(text: &str, _slug: &str) -> Parsed {
                 stack.push((level, title));
                 current = Section {
                     headings: stack.iter().map(|(_, t)| t.clone()).collect(),
-                    line,
                     ..Section::default()
                 };
             }
@@ -125,27 +147,67 @@ pub(crate) fn parse(text: &str, _slug: &str) -> Parsed {
             },
             Event::HardBreak => buf.push('\n'),
             Event::Html(h) | Event::InlineHtml(h) => {
-                if let Some(url) = source_comment(&h) {
-                    current.source = Some((lines.of(range.start), url));
+                let line = lines.of(range.start);
+                match comment(&h) {
+                    Some(("source", url)) => {
+                        if !lists.is_empty() {
+                            out.problems.push((
+                                line,
+                                "a source comment inside a list: put it after the whole list"
+                                    .into(),
+                            ));
+                            continue;
+                        }
+                        push_block(&mut current, &mut buf, block_line, page);
+                        let unsourced: Vec<&mut Block> = current
+                            .blocks
+                            .iter_mut()
+                            .rev()
+                            .take_while(|b| b.source.is_none())
+                            .collect();
+                        if unsourced.is_empty() {
+                            out.problems.push((
+                                line,
+                                "this source comment has no text above it in its section to \
+                                 source: put it on the line after the paragraph it sources"
+                                    .into(),
+                            ));
+                        }
+                        for b in unsourced {
+                            b.source = Some((line, url.to_string()));
+                        }
+                    }
+                    Some(("page", n)) => match n.parse::<u32>() {
+                        Ok(n) if n > 0 => {
+                            if lists.is_empty() {
+                                push_block(&mut current, &mut buf, block_line, page);
+                            }
+                            page = Some(n);
+                        }
+                        _ => out
+                            .problems
+                            .push((line, format!("page comment: `{n}` is not a page number"))),
+                    },
+                    _ => {}
                 }
             }
             Event::End(TagEnd::Paragraph) => {
                 if lists.is_empty() {
-                    push_block(&mut current, &mut buf);
+                    push_block(&mut current, &mut buf, block_line, page);
                 } else {
                     buf.push(' ');
                 }
             }
             Event::Start(Tag::List(start)) => {
                 if lists.is_empty() {
-                    push_block(&mut current, &mut buf);
+                    push_block(&mut current, &mut buf, block_line, page);
                 }
                 lists.push(start);
             }
             Event::End(TagEnd::List(_)) => {
                 lists.pop();
                 if lists.is_empty() {
-                    push_block(&mut current, &mut buf);
+                    push_block(&mut current, &mut buf, block_line, page);
                 }
             }
             Event::Start(Tag::Item) => {
@@ -172,15 +234,15 @@ pub(crate) fn parse(text: &str, _slug: &str) -> Parsed {
                 cell += 1;
             }
             Event::End(TagEnd::Table) | Event::End(TagEnd::CodeBlock) => {
-                push_block(&mut current, &mut buf)
+                push_block(&mut current, &mut buf, block_line, page)
             }
             Event::Start(Tag::CodeBlock(_)) | Event::Start(Tag::Table(_)) => {
-                push_block(&mut current, &mut buf)
+                push_block(&mut current, &mut buf, block_line, page)
             }
             _ => {}
         }
     }
-    push_block(&mut current, &mut buf);
+    push_block(&mut current, &mut buf, block_line, page);
     if !current.blocks.is_empty() {
         out.sections.push(current);
     }
@@ -193,20 +255,24 @@ pub(crate) fn parse(text: &str, _slug: &str) -> Parsed {
     out
 }
 
-/// `<!-- source: URL -->` → `URL`.
-fn source_comment(html: &str) -> Option<String> {
+/// `<!-- source: URL -->` → `("source", "URL")`, `<!-- page: 12 -->` → `("page", "12")`;
+/// any other comment or HTML → `None`.
+fn comment(html: &str) -> Option<(&str, &str)> {
     let inner = html
         .trim()
         .strip_prefix("<!--")?
         .strip_suffix("-->")?
         .trim();
-    let url = inner.strip_prefix("source:")?.trim();
-    Some(url.to_string())
+    ["source", "page"].into_iter().find_map(|key| {
+        let value = inner.strip_prefix(key)?.trim_start().strip_prefix(':')?;
+        Some((key, value.trim()))
+    })
 }
 
 impl Section {
-    /// Groups the section's blocks into passages of readable size.
-    pub(crate) fn to_passages(&self, doc_slug: &str, url: &str) -> Vec<Passage> {
+    /// Groups the section's blocks into passages of readable size, never across a change of
+    /// source or page. Blocks without a source comment cite `default_url` (the document's).
+    pub(crate) fn to_passages(&self, doc_slug: &str, default_url: &str) -> Vec<Passage> {
         let heading_slug = self
             .headings
             .last()
@@ -218,17 +284,23 @@ impl Section {
         } else {
             self.headings.clone()
         };
-        chunk(&self.blocks)
-            .into_iter()
-            .enumerate()
-            .map(|(i, text)| Passage {
-                id: format!("{doc_slug}/{heading_slug}/{}", i + 1),
-                section: section.clone(),
-                url: url.to_string(),
-                text,
-                line: self.line,
-            })
-            .collect()
+        let origin = |b: &Block| (b.source.as_ref().map(|(_, u)| u.clone()), b.page);
+        let mut out: Vec<Passage> = Vec::new();
+        for run in self.blocks.chunk_by(|a, b| origin(a) == origin(b)) {
+            let (url, page) = origin(&run[0]);
+            let texts: Vec<String> = run.iter().map(|b| b.text.clone()).collect();
+            for text in chunk(&texts) {
+                out.push(Passage {
+                    id: format!("{doc_slug}/{heading_slug}/{}", out.len() + 1),
+                    section: section.clone(),
+                    url: url.clone().unwrap_or_else(|| default_url.to_string()),
+                    page,
+                    text,
+                    line: run[0].line,
+                });
+            }
+        }
+        out
     }
 }
 
@@ -316,7 +388,7 @@ mod tests {
         );
         assert_eq!(ps[2].id, "d/area-1/1");
         assert_eq!(ps[0].id, "d/overview/1");
-        assert_eq!(ps[2].line, 9);
+        assert_eq!(ps[2].line, 11, "the line of the passage's first paragraph");
     }
 
     #[test]
@@ -330,16 +402,77 @@ mod tests {
         );
     }
 
+    fn sourced(md: &str) -> Vec<(String, Option<u32>, String)> {
+        passages(md)
+            .into_iter()
+            .map(|p| (p.url, p.page, p.text))
+            .collect()
+    }
+
     #[test]
-    fn source_comments_set_the_url_and_are_not_text() {
-        let md = "## S\n\nText.\n<!-- source: https://y.org/p -->\n\n## T\n\nMore.\n";
+    fn a_source_comment_sources_the_blocks_above_it_back_to_the_last_one() {
+        let md = "## S\n\nOne.\n\nTwo.\n<!-- source: https://y.org/a -->\n\nThree.\n<!-- source: https://y.org/b -->\n\n## T\n\nMore.\n";
         let parsed = parse(md, "d");
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+        let s = &parsed.sections[0];
+        let src = |i: usize| s.blocks[i].source.clone().map(|(_, u)| u);
+        assert_eq!(src(0).as_deref(), Some("https://y.org/a"));
+        assert_eq!(src(1).as_deref(), Some("https://y.org/a"));
+        assert_eq!(src(2).as_deref(), Some("https://y.org/b"));
+        assert_eq!(s.blocks[2].source.as_ref().unwrap().0, 9);
+        assert_eq!(parsed.sections[1].blocks[0].source, None);
+        assert!(!s.blocks.iter().any(|b| b.text.contains("source")));
+    }
+
+    /// A passage never mixes sources, however short its pieces: what it cites is what every
+    /// sentence in it came from.
+    #[test]
+    fn passages_split_where_the_source_changes() {
+        let md = "## S\n\nAbsence cost £1.7 billion.\n<!-- source: https://y.org/a -->\n\nThe review had 20 recommendations.\n<!-- source: https://y.org/b -->\n";
+        let ps = sourced(md);
         assert_eq!(
-            parsed.sections[0].source,
-            Some((4, "https://y.org/p".to_string()))
+            ps,
+            vec![
+                (
+                    "https://y.org/a".into(),
+                    None,
+                    "Absence cost £1.7 billion.".into()
+                ),
+                (
+                    "https://y.org/b".into(),
+                    None,
+                    "The review had 20 recommendations.".into()
+                ),
+            ]
         );
-        assert_eq!(parsed.sections[1].source, None);
-        assert!(!parsed.sections[0].blocks.join(" ").contains("source"));
+        assert_eq!(passages(md)[1].id, "d/s/2");
+        assert_eq!(passages(md)[1].line, 6);
+    }
+
+    #[test]
+    fn page_comments_set_the_page_of_the_blocks_after_them() {
+        let md = "<!-- page: 3 -->\n## S\n\nOn three.\n\n<!-- page: 4 -->\n\nOn four.\n\n## T\n\nStill four.\n";
+        let ps = sourced(md);
+        let pages: Vec<Option<u32>> = ps.iter().map(|p| p.1).collect();
+        assert_eq!(pages, vec![Some(3), Some(4), Some(4)]);
+        for bad in ["<!-- page: 0 -->", "<!-- page: twelve -->"] {
+            let parsed = parse(&format!("## S\n\n{bad}\n\nText.\n"), "d");
+            assert_eq!(parsed.problems.len(), 1, "{bad}");
+            assert_eq!(parsed.problems[0].0, 3);
+        }
+    }
+
+    #[test]
+    fn misplaced_source_comments_are_problems() {
+        for (md, line) in [
+            ("## S\n<!-- source: https://y.org/a -->\n\nText.\n", 2),
+            ("## S\n\nText.\n<!-- source: https://y.org/a -->\n<!-- source: https://y.org/b -->\n", 5),
+            ("## S\n\n- one\n  <!-- source: https://y.org/a -->\n- two\n", 4),
+        ] {
+            let parsed = parse(md, "d");
+            assert_eq!(parsed.problems.len(), 1, "{md}: {:?}", parsed.problems);
+            assert_eq!(parsed.problems[0].0, line, "{md}");
+        }
     }
 
     #[test]

@@ -182,6 +182,7 @@ fn write_generation(
             d.add_text(f.kind, doc.meta.kind.as_str());
             d.add_text(f.tags, doc.meta.tags.join(", "));
             d.add_text(f.text, &p.text);
+            d.add_u64(f.page, p.page.map_or(0, u64::from));
             writer.add_document(d)?;
             for part in [&p.id, &p.section_path(), &p.url, &p.text] {
                 h.update(part.as_bytes());
@@ -195,6 +196,8 @@ fn write_generation(
             url: doc.meta.source_url.clone(),
             kind: doc.meta.kind.as_str().to_string(),
             published: doc.meta.published.clone(),
+            reviewed: doc.meta.reviewed.clone(),
+            review_due: doc.meta.review_due.clone(),
             summary: doc.meta.summary.clone(),
             tags: doc.meta.tags.clone(),
             passages: doc.passages.len(),

@@ -58,7 +58,7 @@ pub use build::{rebuild, set_lock_patience, try_rebuild, BuildReport, Changes};
 pub use search::{DenseHits, Hit, QueryForm, SearchIndex, SearchRequest};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 pub(crate) const MANIFEST: &str = "current.json";
 /// Recall on held-out folds of the examples that the distress threshold is chosen for. Chosen on
 /// the dev split of `tests/eval/distress.toml`: 0.98 gave the same dev recall (98.3 %) with
@@ -77,6 +77,7 @@ pub(crate) struct Fields {
     kind: Field,
     tags: Field,
     text: Field,
+    page: Field,
 }
 
 pub(crate) fn schema() -> (Schema, Fields) {
@@ -97,6 +98,8 @@ pub(crate) fn schema() -> (Schema, Fields) {
         kind: b.add_text_field("kind", STRING | STORED),
         tags: b.add_text_field("tags", stemmed.clone()),
         text: b.add_text_field("text", stemmed),
+        // 0 when the passage has no page (only PDFs have pages).
+        page: b.add_u64_field("page", STORED),
     };
     (b.build(), fields)
 }
@@ -114,6 +117,12 @@ pub struct DocInfo {
     pub kind: String,
     /// Publication date at the precision known.
     pub published: String,
+    /// When someone last checked it against its source, if recorded.
+    #[serde(default)]
+    pub reviewed: Option<String>,
+    /// When it should next be checked, if recorded.
+    #[serde(default)]
+    pub review_due: Option<String>,
     /// Front-matter summary, if any.
     pub summary: Option<String>,
     /// Tags from front matter.
@@ -123,6 +132,18 @@ pub struct DocInfo {
     pub passages: usize,
     /// Hash of the document's passages, to report what a rebuild changed.
     pub hash: String,
+}
+
+impl DocInfo {
+    /// How a citation dates it: "reviewed March 2026", else "published 2022".
+    pub fn dated(&self) -> String {
+        crate::dates::document_date(&self.published, self.reviewed.as_deref())
+    }
+
+    /// True when its `review_due` date has passed (`today` is passed in so tests can fix it).
+    pub fn review_overdue(&self, today: &crate::dates::PartialDate) -> bool {
+        crate::dates::review_overdue(self.review_due.as_deref(), today)
+    }
 }
 
 /// What `current.json` records about the generation being served.

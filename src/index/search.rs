@@ -106,8 +106,10 @@ pub struct Hit {
     pub document: String,
     /// Section path, `A › B`.
     pub section: String,
-    /// Link to cite.
+    /// Link to cite (the page that states the passage's facts).
     pub url: String,
+    /// The page of the original document the passage is on (PDFs).
+    pub page: Option<u32>,
     /// Document kind.
     pub kind: String,
     /// Passage text.
@@ -564,6 +566,11 @@ impl SearchIndex {
                 document,
                 section,
                 url: get(self.fields.url),
+                page: doc
+                    .get_first(self.fields.page)
+                    .and_then(|v| v.as_u64())
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|&n| n > 0),
                 kind: get(self.fields.kind),
                 text,
                 score,

@@ -51,7 +51,9 @@ fn ask_json_has_exactly_the_contracted_shape() {
         keys.sort();
         assert_eq!(
             keys,
+            // `page` too, for passages from an ingested PDF (tests/integration/ingest.rs).
             [
+                "dated",
                 "document",
                 "passage_id",
                 "rank",
@@ -64,6 +66,7 @@ fn ask_json_has_exactly_the_contracted_shape() {
         );
         assert_eq!(c["rank"].as_u64(), Some(i as u64 + 1));
         assert!(c["score"].is_f64());
+        assert!(c["dated"].as_str().unwrap().starts_with("published "));
         for k in [
             "document",
             "passage_id",
@@ -221,10 +224,10 @@ fn bad_input_gets_a_clear_error_not_a_panic() {
 
 #[test]
 fn check_and_index_name_every_bad_file_and_keep_the_old_index() {
-    let good = format!(
+    let good = crate::common::sourced(&format!(
         "{}## One\n\nSome words about otters.\n",
         front_matter("Good", "strategy")
-    );
+    ));
     let corpus = temp_corpus(&[("good.md", good)]);
     let index = tempfile::tempdir().unwrap();
     let base = [

@@ -72,6 +72,35 @@ pub fn front_matter(title: &str, kind: &str) -> String {
     )
 }
 
+/// Gives every section of a small test document a source comment, as strategy and background
+/// documents need (one comment sources the blocks above it back to the heading): one before
+/// each heading that follows text, and one at the end.
+pub fn sourced(md: &str) -> String {
+    const SOURCE: &str = "<!-- source: https://example.org/page -->\n\n";
+    let (head, body) = match md.match_indices("+++\n").nth(1) {
+        Some((i, _)) => md.split_at(i + 4),
+        None => ("", md),
+    };
+    let mut out = head.to_string();
+    let mut text_since = false;
+    for line in body.lines() {
+        if line.starts_with('#') {
+            if text_since {
+                out.push_str(SOURCE);
+            }
+            text_since = false;
+        } else if !line.trim().is_empty() {
+            text_since = true;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if text_since {
+        out.push_str(SOURCE);
+    }
+    out
+}
+
 /// Writes `files` (relative path, content) under a new temporary corpus directory, beside
 /// the bundled trust safety files (which every corpus needs; a test may overwrite them).
 pub fn temp_corpus(files: &[(&str, String)]) -> tempfile::TempDir {

@@ -140,7 +140,8 @@ fn control_characters_in_documents_never_reach_the_terminal() {
         config.paths.corpus.join("strategy/evil.md"),
         "+++\ntitle = \"Evil\\u001b]0;pwned\\u0007 title\"\nsource_url = \"https://example.org/e\"\n\
          publisher = \"X\"\npublished = \"2024\"\nkind = \"background\"\n+++\n\n\
-         # Evil\n\n## Zebra crossings\n\nZebra crossings\u{1b}[2J are painted \u{9b}stripes.\n",
+         # Evil\n\n## Zebra crossings\n\nZebra crossings\u{1b}[2J are painted \u{9b}stripes.\n\
+         <!-- source: https://example.org/zebra -->\n",
     )
     .unwrap();
     let index = bot_cmd(&config, &["index"]).output().unwrap();
@@ -302,7 +303,7 @@ fn files_left_out_of_the_corpus_are_named_by_check() {
     assert!(status.success());
     let huge = format!(
         "+++\ntitle = \"Huge\"\nsource_url = \"https://example.org/h\"\npublisher = \"P\"\n\
-         published = \"2024\"\nkind = \"background\"\n+++\n\n# Huge\n\n{}",
+         published = \"2024\"\nkind = \"background\"\n+++\n\n# Huge\n\n{}\n<!-- source: https://example.org/h -->\n",
         "word ".repeat(2 * 1024 * 1024)
     );
     std::fs::write(corpus.join("huge.md"), huge).unwrap();
@@ -419,7 +420,7 @@ fn a_stuck_build_never_makes_readers_wait_and_writers_give_up() {
     std::fs::write(
         config.paths.corpus.join("strategy/extra.md"),
         "+++\ntitle = \"Extra\"\nsource_url = \"https://example.org/x\"\npublisher = \"P\"\n\
-         published = \"2024\"\nkind = \"background\"\n+++\n\n# Extra\n\n## More\n\nMore words.\n",
+         published = \"2024\"\nkind = \"background\"\n+++\n\n# Extra\n\n## More\n\nMore words.\n<!-- source: https://example.org/x -->\n",
     )
     .unwrap();
     let mut stuck = bot_cmd(&config, &["index"])

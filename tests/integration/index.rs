@@ -3,7 +3,10 @@ use ohwb_bot::index::{self, Freshness, SearchIndex, SearchRequest};
 use ohwb_bot::{corpus, Error};
 
 fn doc(title: &str, body: &str) -> String {
-    format!("{}# {title}\n\n{body}", front_matter(title, "strategy"))
+    common::sourced(&format!(
+        "{}# {title}\n\n{body}",
+        front_matter(title, "strategy")
+    ))
 }
 
 fn search(index: &SearchIndex, word: &str) -> Vec<String> {
@@ -52,7 +55,9 @@ fn round_trip_keeps_every_passage_and_its_fields() {
         .unwrap()[0];
     assert_eq!(hit.document, "Alpha");
     assert_eq!(hit.section, "Access");
-    assert_eq!(hit.url, "https://example.org/alpha");
+    // The page its source comment names (common::sourced), not the document's own link.
+    assert_eq!(hit.url, "https://example.org/page");
+    assert_eq!(hit.page, None);
     assert_eq!(hit.kind, "strategy");
     assert_eq!(hit.text, "Access for everyone.");
 }

@@ -22,6 +22,11 @@ mod hostile;
 mod hybrid;
 /// Building, reopening and refusing to replace the index.
 mod index;
+/// `ingest` on every fixture (PDF, HTML, DOCX, text, bad files); pages in citations.
+mod ingest;
+/// Provenance: the claims table (each fact cites the page that states it), unsourced
+/// paragraphs refused, review dates.
+mod provenance;
 /// Posting and removing resources, reindexing, crash safety and the watcher.
 mod resources;
 /// Distress detection: held-out floors, one decision for every front end, refusing missing lists

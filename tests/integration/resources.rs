@@ -49,9 +49,12 @@ fn a_posted_resource_is_cited_at_once_and_removal_takes_it_out() {
         .clone();
     assert!(text.contains(&id), "shows the id: {text}");
 
-    assert_eq!(
-        cited_urls(&bot, q).first().map(String::as_str),
-        Some("https://www.example.nhs.uk/back-care")
+    // Cited at once. (Not necessarily first: a bundled passage that answers the question on
+    // its own goes before any posted resource; see hostile.rs, item 2.)
+    assert!(
+        cited_urls(&bot, q).contains(&"https://www.example.nhs.uk/back-care".to_string()),
+        "{:?}",
+        cited_urls(&bot, q)
     );
 
     let listed = run(&bot, "/resource list tag:msk").plain_text();
@@ -218,10 +221,10 @@ fn a_reindex_with_a_bad_file_keeps_the_old_index_serving_and_names_the_file() {
     std::fs::remove_file(corpus.join("strategy/latin1.md")).unwrap();
     std::fs::write(
         corpus.join("strategy/extra.md"),
-        format!(
+        crate::common::sourced(&format!(
             "{}## Kingfishers\n\nKingfishers are not in the strategy.\n",
             crate::common::front_matter("Extra", "strategy")
-        ),
+        )),
     )
     .unwrap();
     let reply = run(&bot, "/reindex");
@@ -281,10 +284,10 @@ fn the_watcher_reindexes_once_edits_settle() {
     assert!(bot.watch_step(&mut state).is_none(), "nothing changed");
     std::fs::write(
         corpus.join("strategy/herons.md"),
-        format!(
+        crate::common::sourced(&format!(
             "{}## Herons\n\nGrey herons nest early.\n",
             crate::common::front_matter("Herons", "strategy")
-        ),
+        )),
     )
     .unwrap();
     assert!(
@@ -601,10 +604,10 @@ fn a_running_bot_serves_an_index_rebuilt_by_the_cli() {
     let bot = Bot::open(config.clone()).unwrap();
     std::fs::write(
         config.paths.corpus.join("strategy/otters.md"),
-        format!(
+        crate::common::sourced(&format!(
             "{}## Otters\n\nRiver otters are not in the strategy.\n",
             crate::common::front_matter("Otters", "strategy")
-        ),
+        )),
     )
     .unwrap();
     let out = bot_cmd(&config, &["index"]).output().unwrap();

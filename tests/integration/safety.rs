@@ -264,10 +264,10 @@ fn the_detector_is_retrained_only_when_what_it_learns_from_changes() {
     // A new document changes nothing the detector learns from: it is reused.
     std::fs::write(
         cfg.paths.corpus.join("strategy/otters.md"),
-        format!(
+        crate::common::sourced(&format!(
             "{}## Otters\n\nRiver otters are not in the strategy.\n",
             crate::common::front_matter("Otters", "strategy")
-        ),
+        )),
     )
     .unwrap();
     build();
