@@ -233,6 +233,7 @@ pub fn answer(
         cosine: c.cosine,
         standout,
         scope,
+        known: index.knows_document(&c.hit.doc_slug),
     };
     // A posted resource never gives the answer to a question the bundled documents answer:
     // the best strategy or background passage that would be answered goes first. It is judged

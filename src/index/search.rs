@@ -256,6 +256,17 @@ impl SearchIndex {
         (scope.model == self.embedder.id()).then(|| scope.score(question, vector))
     }
 
+    /// Whether this generation's section model learned any section of the document (it has
+    /// phrasings), so the scope model knows what the document answers.
+    pub fn knows_document(&self, slug: &str) -> bool {
+        self.manifest.sections.as_ref().is_some_and(|m| {
+            m.sections.iter().any(|s| {
+                s.strip_prefix(slug)
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+        })
+    }
+
     /// Each section's probability of being the one a question (its sentence `vector`) asks
     /// about, by this generation's section model; empty when it has none.
     pub fn section_probabilities(&self, vector: &[f32]) -> HashMap<&str, f32> {

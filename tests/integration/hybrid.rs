@@ -16,8 +16,8 @@ fn ask(q: &str) -> ohwb_bot::answer::Answer {
 }
 
 /// The held-out staff questions (written blind, never tuned on): floors a little under what
-/// the bot reaches on their test split (hit@1 0.812, hit@3 0.862, answer line 0.607,
-/// out-of-scope declined 0.700, answerable declined 0.011), and the hybrid ranking must beat
+/// the bot reaches on their test split (hit@1 0.807, hit@3 0.856, answer line 0.607,
+/// out-of-scope declined 0.925, answerable declined 0.017), and the hybrid ranking must beat
 /// the lexical one it replaced on the same questions.
 #[test]
 fn held_out_staff_questions_hold_their_floors() {
@@ -38,7 +38,7 @@ fn held_out_staff_questions_hold_their_floors() {
     assert!(ours.hit_at_1 >= 0.78, "{table}");
     assert!(ours.hit_at_3 >= 0.83, "{table}");
     assert!(ours.answer_line_right >= 0.58, "{table}");
-    assert!(ours.declined_out_of_scope >= 0.67, "{table}");
+    assert!(ours.declined_out_of_scope >= 0.89, "{table}");
     assert!(ours.declined_answerable <= 0.04, "{table}");
     assert!(ours.hit_at_3 >= before.hit_at_3 + 0.05, "{table}");
     assert!(
@@ -85,11 +85,15 @@ fn a_question_in_other_words_is_found_through_the_phrasings() {
 
 #[test]
 fn both_kinds_of_evidence_decide_and_are_explained() {
-    // Most of the words, none of the meaning: declined, and the reason says so.
+    // Most of the words, none of the meaning: declined, and the reason says so (the scope
+    // veto, or the similarity when the scope model is unsure).
     let a = ask("how do i change my pension contributions");
     assert!(!a.answered);
     let why = a.explain.declined_because.unwrap();
-    assert!(why.contains("similarity"), "{why}");
+    assert!(
+        why.contains("similarity") || why.contains("reads like none"),
+        "{why}"
+    );
 
     // Lexical mode keeps the old rule, so the evidence really comes from the dense side.
     let a = ask("is it one size fits all for every trust");
