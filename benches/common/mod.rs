@@ -48,7 +48,9 @@ pub fn synthetic_corpus(real: &Path, dir: &Path, copies: usize) -> usize {
         );
         for (i, p) in paragraphs.iter().enumerate() {
             body.push_str(&format!(
-                "## Section {i} of site {d}\n\n{p} Site {d} note {i}.\n\n"
+                // Background documents source every paragraph; one comment sources the section.
+                "## Section {i} of site {d}\n\n{p} Site {d} note {i}.\n\
+                 <!-- source: https://example.org/{d}/{i} -->\n\n"
             ));
         }
         std::fs::write(dir.join(format!("synthetic-{d}.md")), body).unwrap();
