@@ -135,10 +135,14 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(usize::MAX);
     bench(&real, &embedder);
-    for copies in [137usize, 1370] {
-        if copies * 73 > max {
+    // Copies of the bundled passages to reach about 10k and 100k (the bundled count changes
+    // as the corpus does: 73 passages once, 180 since passages were split by source).
+    let bundled = ohwb_bot::corpus::load(&real).unwrap().passage_count();
+    for target in [10_000usize, 100_000] {
+        if target > max {
             break;
         }
+        let copies = target.div_ceil(bundled);
         let big = tempfile::tempdir().unwrap();
         synthetic_corpus(&real, big.path(), copies);
         prime_passage_vectors(big.path(), &embedder);
