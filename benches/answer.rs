@@ -22,11 +22,13 @@ use std::time::Instant;
 
 use ohwb_bot::answer::{answer, AskOptions, Mode};
 use ohwb_bot::config::AnswerConfig;
-use ohwb_bot::embed::{Embedder, DIM};
+use ohwb_bot::embed::Embedder;
 use ohwb_bot::index::{self, SearchIndex};
 
+// Shared by every bench; each uses only part of it.
+#[allow(dead_code)]
 mod common;
-use common::{percentiles, raw_tantivy, synthetic_corpus, time};
+use common::{percentiles, prime_passage_vectors, raw_tantivy, synthetic_corpus, time};
 
 const QUESTIONS: &[&str] = &[
     "How will occupational health services become easier to reach?",
@@ -42,36 +44,6 @@ const RUNS: usize = 200;
 
 fn timed<T>(f: impl FnMut(usize) -> T) -> (f64, f64) {
     percentiles(time(RUNS, f))
-}
-
-/// Primes the model's cache with a deterministic unit vector for every passage text and
-/// answer piece the build will ask for, so the build does not run the model over the
-/// synthetic passages.
-fn prime_passage_vectors(corpus: &Path, embedder: &Embedder) {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    for d in ohwb_bot::corpus::load(corpus).unwrap().documents {
-        for p in d.passages {
-            let heading = p.section.last().cloned().unwrap_or_default();
-            let texts = std::iter::once(format!("{}: {}", p.section_path(), p.text)).chain(
-                ohwb_bot::answer_units::answer_units(&p.text, &heading)
-                    .into_iter()
-                    .map(|u| u.text),
-            );
-            for text in texts {
-                let mut v: Vec<f32> = (0..DIM)
-                    .map(|_| {
-                        state ^= state << 13;
-                        state ^= state >> 7;
-                        state ^= state << 17;
-                        (state % 2001) as f32 / 1000.0 - 1.0
-                    })
-                    .collect();
-                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
-                v.iter_mut().for_each(|x| *x /= norm);
-                embedder.prime(Embedder::key(&text), v);
-            }
-        }
-    }
 }
 
 fn row(name: &str, (p50, p99): (f64, f64), raw: (f64, f64)) {

@@ -21,6 +21,8 @@ use ohwb_bot::config::AnswerConfig;
 use ohwb_bot::embed::Embedder;
 use ohwb_bot::index::{self, SearchIndex};
 
+// Shared by every bench; each uses only part of it.
+#[allow(dead_code)]
 mod common;
 use common::{percentiles, raw_tantivy, synthetic_corpus, time};
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use ohwb_bot::answer::{self, Answer, AskOptions};
 use ohwb_bot::commands::Bot;
-use ohwb_bot::config::Config;
+use ohwb_bot::config::{Config, LogFormat};
 use ohwb_bot::embed::Embedder;
 use ohwb_bot::index::{self, Freshness, SearchIndex};
 use ohwb_bot::{commands, console, corpus, discord, resources};
@@ -108,6 +108,16 @@ enum Command {
     Serve,
     /// Run the chat commands locally: type lines such as `/ask what is OHWB?` or `/sources`.
     Console,
+    /// Replies per day, the passages voted "not helpful" most, and what declined questions
+    /// asked about (only words shared by at least `[insights] min_group` of them).
+    Report {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Days to cover, ending today (UTC).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=366))]
+        days: u32,
+    },
     /// List the indexed documents.
     Sources {
         /// Print as JSON.
@@ -210,11 +220,19 @@ impl Settings {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(match cli.command {
-        Command::Serve => "info",
-        _ => "warn",
-    });
-    match run(cli) {
+    // The config is read before logging starts, since it says how to log; a config error is
+    // printed as any other error.
+    let settings = Settings::new(&cli);
+    init_logging(
+        match cli.command {
+            Command::Serve => "info",
+            _ => "warn",
+        },
+        settings
+            .as_ref()
+            .map_or(LogFormat::Text, |s| s.config.log.format),
+    );
+    match settings.and_then(|settings| run(cli, settings)) {
         Ok(code) => code,
         Err(err) => {
             if is_broken_pipe(&err) {
@@ -239,7 +257,7 @@ const PAYLOAD_LOGGERS: &[&str] = &[
     "rustls",
 ];
 
-fn init_logging(default: &str) {
+fn init_logging(default: &str, format: ohwb_bot::config::LogFormat) {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     use tracing_subscriber::Layer as _;
@@ -250,12 +268,13 @@ fn init_logging(default: &str) {
     let cap = tracing_subscriber::filter::filter_fn(|meta| {
         *meta.level() <= tracing::Level::INFO || !is_payload_logger(meta.target())
     });
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let layer = match format {
         // Colour codes only on a terminal: journald and log files get plain text.
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_filter(filter)
-        .with_filter(cap);
+        LogFormat::Text => fmt.with_ansi(std::io::stderr().is_terminal()).boxed(),
+        LogFormat::Json => fmt.json().boxed(),
+    };
+    let layer = layer.with_filter(filter).with_filter(cap);
     let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
@@ -276,8 +295,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
-    let settings = Settings::new(&cli)?;
+fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
     match cli.command {
         Command::Ask {
             json,
@@ -478,11 +496,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out,
             force,
         } => {
-            let kind = match kind.as_str() {
-                "strategy" => corpus::Kind::Strategy,
-                "background" => corpus::Kind::Background,
-                "resource" => corpus::Kind::Resource,
-                other => bail!("--kind {other}: use strategy, background or resource"),
+            let Some(kind) = corpus::Kind::parse(&kind) else {
+                bail!("--kind {kind}: use strategy, background or resource");
             };
             let request = ohwb_bot::ingest::Request {
                 file,
@@ -496,6 +511,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             let report = ohwb_bot::ingest::ingest(settings.corpus_dir()?, &request)?;
             outln!("{}", term(&render_ingest(&report)))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { json, days } => {
+            let c = &settings.config;
+            let store = ohwb_bot::store::Store::open(&c.database, &c.insights, &settings.index)
+                .context("cannot open the database")?;
+            let report = store.report(days)?;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&report)?)?;
+            } else {
+                let text = console::render(&commands::report_reply(&report));
+                out!("{}", term(&text))?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Sources { json } => {
@@ -624,7 +652,18 @@ fn serve(settings: Settings) -> Result<ExitCode> {
         ),
     };
     let watch = settings.config.index.clone();
+    let workers = settings.config.limits.worker_count();
+    // Bound before anything slow, so a taken port is reported at once, naming the setting.
+    let monitor = match settings.config.http.listen.as_str() {
+        "" => None,
+        addr => Some(
+            std::net::TcpListener::bind(addr)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .with_context(|| format!("http.listen {addr}: cannot listen there"))?,
+        ),
+    };
     let bot = std::sync::Arc::new(open_bot(settings)?);
+    let gateway = Arc::new(ohwb_bot::metrics::Gateway::default());
     let stop_watcher = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watcher = watch.watch.then(|| {
         tracing::info!(
@@ -641,9 +680,33 @@ fn serve(settings: Settings) -> Result<ExitCode> {
         proxy_url: discord_cfg.proxy_url,
         guild_ids: discord_cfg.guild_ids,
         defer_after: std::time::Duration::from_millis(discord_cfg.defer_after_ms),
+        gateway: gateway.clone(),
+        workers,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let result = runtime.block_on(async move { discord::run(bot, conn, shutdown_signal()).await });
+    let result = runtime.block_on(async move {
+        let (stop_monitor, stopped) = tokio::sync::oneshot::channel::<()>();
+        let monitor = match monitor {
+            Some(listener) => {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                tracing::info!(addr = %listener.local_addr()?, "serving /healthz and /metrics");
+                let stopped = async {
+                    let _ = stopped.await;
+                };
+                let server = ohwb_bot::http::serve(listener, bot.clone(), Some(gateway), stopped);
+                Some(tokio::spawn(server))
+            }
+            None => None,
+        };
+        let result = discord::run(bot, conn, shutdown_signal()).await;
+        let _ = stop_monitor.send(());
+        if let Some(m) = monitor {
+            if let Ok(Err(e)) = m.await {
+                tracing::warn!(error = %e, "the monitoring endpoint stopped with an error");
+            }
+        }
+        anyhow::Ok(result?)
+    });
     stop_watcher.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Some(w) = watcher {
         w.thread().unpark();

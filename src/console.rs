@@ -41,6 +41,9 @@ pub fn render(reply: &Reply) -> String {
     if let Some(f) = &reply.footer {
         s.push_str(&format!("\n-- {f}\n"));
     }
+    if reply.feedback.is_some() {
+        s.push_str("-- Was this helpful? /feedback up or /feedback down\n");
+    }
     s
 }
 
@@ -57,7 +60,13 @@ fn rich(r: &Rich) -> String {
 /// Reads commands from `input` until end of input or `/quit`, writing each reply to `output`.
 /// A bad line gets a message and the loop goes on; only I/O errors end it early.
 pub fn run(bot: &Bot, mut input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
-    let caller = Caller::operator("console");
+    // The console is one person: votes are deduped per console session's operator.
+    let caller = Caller {
+        person_key: "console:operator".into(),
+        ..Caller::operator("console")
+    };
+    // The last answer that can be voted on: `/feedback up` refers to it.
+    let mut last_answer: Option<String> = None;
     let mut bytes = Vec::new();
     for number in 1.. {
         bytes.clear();
@@ -81,10 +90,23 @@ pub fn run(bot: &Bot, mut input: impl BufRead, mut output: impl Write) -> std::i
         }
         let text = match Invocation::parse(line, caller.clone()) {
             Err(message) => format!("{message}\n"),
-            Ok(inv) => match bot.execute(&inv) {
-                Ok(reply) => render(&reply),
-                Err(e) => format!("error: {e}\n"),
-            },
+            Ok(mut inv) => {
+                if inv.command == "feedback" && inv.str("answer").is_none() {
+                    if let Some(id) = &last_answer {
+                        inv.options
+                            .insert("answer".into(), crate::commands::Value::Str(id.clone()));
+                    }
+                }
+                match bot.execute(&inv) {
+                    Ok(reply) => {
+                        if reply.feedback.is_some() {
+                            last_answer = reply.feedback.clone();
+                        }
+                        render(&reply)
+                    }
+                    Err(e) => format!("error: {e}\n"),
+                }
+            }
         };
         writeln!(output, "{}", for_terminal(&text))?;
         output.flush()?;

@@ -19,6 +19,9 @@ pub enum Error {
     /// The corpus has problems; the list names file and line for each.
     #[error("the corpus has {} problem(s):\n{}", .0.len(), crate::corpus::format_problems(.0))]
     Corpus(Vec<Problem>),
+    /// The database could not be opened or written.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// The configuration file is missing a value, has a wrong type or cannot be parsed.
     #[error("config {path}: {message}")]
     Config {

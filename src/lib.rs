@@ -26,14 +26,20 @@
 //!   help-seeking in a message.
 //! - [`vectors`]: passage, phrasing and answer-piece vectors in each index generation, and the
 //!   build's vector cache.
+//! - [`metrics`]: counters for monitoring (no question text, no user ids), in Prometheus' text
+//!   format.
+//! - [`ratelimit`]: questions per person per rolling minute.
+//! - [`store`]: the database (SQLite or PostgreSQL through sqlx): counts, feedback votes,
+//!   opt-in scrubbed declined questions, the report.
 //! - [`reply`]: what the bot says, as plain data for any front end to render.
 //! - [`commands`]: the chat commands (`/ask`, `/sources`, …), shared by every front end.
 //! - [`console`]: the same commands from lines of text, for trying the bot without Discord.
 //! - [`discord`]: the Discord front end (serenity); the only module that knows Discord.
+//! - [`http`]: the monitoring front end (`/healthz`, `/metrics`).
 //!
-//! Invariant: everything but [`discord`] is chat-agnostic: it knows nothing of Discord, reads no
-//! token and does no network I/O. Front ends (the CLI, the console, [`discord`]) only translate
-//! input and render the plain data the core returns.
+//! Invariant: everything but [`discord`] and [`http`] is chat-agnostic: it knows nothing of
+//! Discord, reads no token and does no network I/O (beyond [`store`]'s database connection). Front ends (the CLI, the console,
+//! [`discord`], [`http`]) only translate input and render the plain data the core returns.
 #![warn(missing_docs)]
 
 pub mod answer;
@@ -49,15 +55,19 @@ pub mod embed;
 mod error;
 pub mod eval;
 mod fsutil;
+pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod links;
+pub mod metrics;
 pub mod query;
+pub mod ratelimit;
 pub mod reply;
 pub mod resources;
 pub mod safety;
 pub mod scope;
 pub mod sections;
+pub mod store;
 mod testing;
 mod text;
 pub mod vectors;

@@ -282,7 +282,7 @@ impl Concept {
     }
 }
 
-fn is_stopword(w: &str) -> bool {
+pub(crate) fn is_stopword(w: &str) -> bool {
     STOPWORDS.contains(&w)
 }
 

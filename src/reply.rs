@@ -112,6 +112,16 @@ pub struct Reply {
     /// The trust asked to be told (anonymously) when someone is shown crisis support: a front
     /// end that can post to the configured private channel does so. Carries no identity.
     pub escalate: bool,
+    /// An answer that can be voted on: the id a "Helpful" / "Not helpful" control sends back
+    /// (`/feedback`). Never set on a support or crisis reply.
+    pub feedback: Option<String>,
+    /// A declined question the asker may send to the OH team: the id a "Send to the OH team"
+    /// control sends back (`/forward`). Only when `[escalation] channel_id` is set; never on a
+    /// support or crisis reply.
+    pub forward_offer: Option<String>,
+    /// Text to post to the OH team's channel (`[escalation] channel_id`) now that the asker
+    /// chose to send their question. Carries their name only if they asked for it.
+    pub forward: Option<String>,
 }
 
 impl Reply {
@@ -126,6 +136,9 @@ impl Reply {
             fields: Vec::new(),
             footer: None,
             escalate: false,
+            feedback: None,
+            forward_offer: None,
+            forward: None,
         }
     }
 

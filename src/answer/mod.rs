@@ -293,13 +293,7 @@ pub fn answer(
                 None => c.hit.url.clone(),
             },
             page: c.hit.page,
-            dated: index
-                .manifest()
-                .documents
-                .iter()
-                .find(|d| d.slug == c.hit.doc_slug)
-                .map(|d| d.dated())
-                .unwrap_or_default(),
+            dated: index.document_dated(&c.hit.doc_slug).to_string(),
             score: if semantic { c.fused } else { c.lexical },
             snippet: {
                 let (text, highlights) = index.snippet(&request, &c.hit.text);

@@ -35,7 +35,7 @@ pub enum ReindexOutcome {
 }
 
 #[derive(Clone, Copy)]
-enum Need {
+pub(super) enum Need {
     OhTeam,
     Admin,
 }
@@ -45,7 +45,7 @@ const PAGE_SIZE: usize = 8;
 
 impl Bot {
     /// `None` when `caller` may do what `need` guards; otherwise the refusal to show.
-    fn refuse(&self, caller: &Caller, need: Need, action: &str) -> Option<Reply> {
+    pub(super) fn refuse(&self, caller: &Caller, need: Need, action: &str) -> Option<Reply> {
         if caller.operator {
             return None;
         }
@@ -91,6 +91,20 @@ impl Bot {
     }
 
     fn reindex_locked(&self, wait: bool) -> ReindexOutcome {
+        let started = std::time::Instant::now();
+        let outcome = self.rebuild_and_serve(wait);
+        match &outcome {
+            ReindexOutcome::Done(_) => self.metrics.record_reindex(true, started.elapsed()),
+            ReindexOutcome::Invalid(_) | ReindexOutcome::Failed(_) => {
+                self.metrics.record_reindex(false, started.elapsed())
+            }
+            // Another rebuild was running: that one counts, not this.
+            ReindexOutcome::Busy => {}
+        }
+        outcome
+    }
+
+    fn rebuild_and_serve(&self, wait: bool) -> ReindexOutcome {
         let built = if wait {
             index::rebuild(self.corpus_dir(), self.index_dir(), &self.embedder)
         } else {
@@ -256,7 +270,7 @@ impl Bot {
     /// stayed the same for one more step (so a burst of edits costs one reindex). Returns the
     /// outcome when it reindexed.
     pub fn watch_step(&self, state: &mut WatchState) -> Option<ReindexOutcome> {
-        let fp = index::fingerprint(self.corpus_dir()).ok()?;
+        let fp = index::fingerprint(self.corpus_dir(), self.index_dir()).ok()?;
         if state.last_seen.as_deref() != Some(fp.as_str()) {
             state.last_seen = Some(fp);
             return None;

@@ -1,28 +1,47 @@
 //! `/ask`, `/sources` and `/help`: what every member may use.
 
+use std::time::{Duration, Instant};
+
 use crate::answer::{self, Answer, AskOptions, Citation};
 use crate::index::DocInfo;
+use crate::metrics::Outcome;
 use crate::reply::{Field, Reply, Rich, Tone};
+use crate::safety::Need;
 use crate::text::truncate_words;
 use crate::Result;
 
+use super::support::ask_a_person;
 use super::{support_first, Bot, Invocation};
 
 impl Bot {
-    pub(super) fn ask(&self, inv: &Invocation) -> Result<Reply> {
+    /// `/ask`, and how it ended for the metrics (`None`: nothing was asked, or the rate limit
+    /// refused it).
+    pub(super) fn ask(&self, inv: &Invocation) -> Result<(Reply, Option<Outcome>)> {
         let question = inv.str("question").unwrap_or_default();
         if question.is_empty() {
-            return Ok(Reply::private(
-                Tone::Error,
-                Rich::plain(answer::EMPTY_QUESTION),
-            ));
+            let r = Reply::private(Tone::Error, Rich::plain(answer::EMPTY_QUESTION));
+            return Ok((r, None));
         }
         // Support comes before any citation: distress gets the crisis reply, help-seeking gets
-        // local contacts first. Checked before `source`, which must not hide either.
+        // local contacts first. Checked before `source`, which must not hide either, and
+        // before the rate limit, which must never hold back the crisis reply.
         let index = self.index();
         let (need, vector) = self.assess(question);
-        if let Some(r) = support_first(self.config(), &index, need, question, !inv.flag("share"))? {
-            return Ok(r);
+        if let Some(mut r) =
+            support_first(self.config(), &index, need, question, !inv.flag("share"))?
+        {
+            let outcome = match need {
+                Need::Distress => Outcome::Crisis,
+                _ => Outcome::Help,
+            };
+            self.remember(outcome, None, &mut r);
+            return Ok((r, Some(outcome)));
+        }
+        if !inv.caller.operator && !inv.caller.person_key.is_empty() {
+            if let Err(wait) = self.limiter.check(&inv.caller.person_key, Instant::now()) {
+                self.metrics.record_rate_limited();
+                return Ok((rate_limited(wait), None));
+            }
         }
         let document = match inv.str("source").filter(|s| !s.is_empty()) {
             None => None,
@@ -37,7 +56,7 @@ impl Bot {
                             .text(". Pick one from the suggestions, or use /sources to see them all."),
                     );
                         r.title = Some("Unknown source".into());
-                        return Ok(r);
+                        return Ok((r, None));
                     }
                 }
             }
@@ -48,7 +67,18 @@ impl Bot {
             ..AskOptions::default()
         };
         let a = answer::answer(&index, question, &self.config.answer, &opts)?;
-        Ok(answer_reply(&a, !inv.flag("share")))
+        let mut reply = answer_reply(&a, !inv.flag("share"));
+        if !a.answered && a.summary == answer::NOT_COVERED {
+            reply.fields.push(ask_a_person(self.config()));
+            self.offer_forward(question, &mut reply);
+        }
+        let outcome = if a.answered {
+            Outcome::Answered
+        } else {
+            Outcome::Declined
+        };
+        self.remember(outcome, Some(&a), &mut reply);
+        Ok((reply, Some(outcome)))
     }
 
     pub(super) fn sources(&self) -> Reply {
@@ -105,6 +135,22 @@ impl Bot {
     }
 }
 
+/// The polite refusal when someone has asked more than `[limits] asks_per_minute`.
+fn rate_limited(wait: Duration) -> Reply {
+    let secs = wait.as_secs().max(1);
+    let mut r = Reply::private(
+        Tone::Error,
+        Rich::plain(format!(
+            "You've asked a lot of questions in the last minute, so I'm pausing for a moment. \
+             Please ask again in {secs} second{}. If you need support now, just say so: \
+             that is always answered.",
+            if secs == 1 { "" } else { "s" }
+        )),
+    );
+    r.title = Some("One moment, please".into());
+    r
+}
+
 /// /sources shows at most this many documents, leaving one field for "and N more".
 const MAX_SOURCE_FIELDS: usize = 24;
 
@@ -129,6 +175,9 @@ pub fn answer_reply(a: &Answer, private: bool) -> Reply {
             fields: Vec::new(),
             footer: private.then(|| footer.to_string()),
             escalate: false,
+            feedback: None,
+            forward_offer: None,
+            forward: None,
         };
     }
     let fields = citation_fields(&a.citations);
@@ -141,6 +190,9 @@ pub fn answer_reply(a: &Answer, private: bool) -> Reply {
         fields,
         footer: Some(footer.into()),
         escalate: false,
+        feedback: None,
+        forward_offer: None,
+        forward: None,
     }
 }
 
@@ -230,6 +282,20 @@ pub(super) fn help() -> Reply {
         Field {
             name: "/reindex (admins)".into(),
             value: Rich::plain("Rebuild the search index after the documents change."),
+        },
+        Field {
+            name: "/report (admins)".into(),
+            value: Rich::plain(
+                "Replies per day, passages voted not helpful, and what unanswered questions \
+                 ask about (only words many of them share).",
+            ),
+        },
+        Field {
+            name: "Helpful / Not helpful".into(),
+            value: Rich::plain(
+                "The buttons under an answer tell the OH team whether it helped (console: \
+                 /feedback up or /feedback down). Only the vote is kept, never who gave it.",
+            ),
         },
         Field {
             name: "/help".into(),

@@ -13,6 +13,8 @@
 
 mod admin;
 mod ask;
+mod forward;
+mod insights;
 mod support;
 
 use std::collections::BTreeMap;
@@ -23,14 +25,18 @@ use std::time::{Duration, Instant};
 use crate::config::Config;
 use crate::embed::Embedder;
 use crate::index::{self, Freshness, SearchIndex};
+use crate::metrics::{IndexGauges, Metrics};
+use crate::ratelimit::RateLimiter;
 use crate::reply::{Reply, Rich, Tone};
 use crate::resources;
 use crate::safety::Need;
+use crate::store::Store;
 use crate::text::truncate_words;
 use crate::Result;
 
 pub use admin::ReindexOutcome;
 pub use ask::{answer_reply, citation_details, citation_name};
+pub use insights::report_reply;
 pub use support::{crisis_reply, escalation_notice, support_first, SUPPORT_DOC};
 
 /// The type of a command option.
@@ -72,6 +78,9 @@ pub struct CommandSpec {
     pub options: Vec<OptionSpec>,
     /// Subcommands (`/resource add`); a command has either these or options.
     pub subcommands: Vec<CommandSpec>,
+    /// Offered as a slash command. False for `/feedback`, which chats reach through the
+    /// "Helpful" / "Not helpful" buttons under an answer (the console types it).
+    pub registered: bool,
 }
 
 fn opt(
@@ -103,6 +112,7 @@ fn command(name: &'static str, description: &'static str, options: Vec<OptionSpe
         description,
         options,
         subcommands: Vec::new(),
+        registered: true,
     }
 }
 
@@ -143,6 +153,7 @@ pub fn specs() -> Vec<CommandSpec> {
             name: "resource",
             description: "Resource links posted by the OH team",
             options: Vec::new(),
+            registered: true,
             subcommands: vec![
                 command(
                     "add",
@@ -192,6 +203,43 @@ pub fn specs() -> Vec<CommandSpec> {
             "Rebuild the search index from the corpus (admin)",
             Vec::new(),
         ),
+        command(
+            "report",
+            "Replies per day, unhelpful passages, what declined questions ask about (admin)",
+            vec![opt(
+                "days",
+                "Days to cover (default 30)",
+                OptionKind::Integer,
+                false,
+            )],
+        ),
+        CommandSpec {
+            registered: false,
+            ..command(
+                "feedback",
+                "Was the last answer helpful? /feedback up or /feedback down",
+                vec![
+                    text_opt("vote", "up or down", true, 10),
+                    text_opt(
+                        "answer",
+                        "The answer's id (the console fills it in)",
+                        false,
+                        64,
+                    ),
+                ],
+            )
+        },
+        CommandSpec {
+            registered: false,
+            ..command(
+                "forward",
+                "Send a question the documents do not cover to the OH team",
+                vec![
+                    text_opt("id", "The offer under the answer", true, 64),
+                    opt("name", "Include my name", OptionKind::Boolean, false),
+                ],
+            )
+        },
         command("help", "How to use this bot", Vec::new()),
     ]
 }
@@ -214,10 +262,14 @@ pub struct Caller {
     pub roles: Vec<u64>,
     /// False in direct messages.
     pub in_guild: bool,
-    /// The operator on the host (console, CLI): not subject to role checks.
+    /// The operator on the host (console, CLI): not subject to role checks or rate limits.
     pub operator: bool,
     /// Display name, recorded as `posted_by` on resources they post.
     pub name: String,
+    /// Who this is, e.g. `discord:<user id>`, for the rate limit and one vote per answer:
+    /// only ever kept as a salted hash (in memory for the limit, in the database for votes).
+    /// Empty: not limited, and cannot vote.
+    pub person_key: String,
 }
 
 impl Caller {
@@ -228,6 +280,7 @@ impl Caller {
             in_guild: true,
             operator: true,
             name: name.to_string(),
+            person_key: String::new(),
         }
     }
 }
@@ -399,6 +452,14 @@ pub struct Bot {
     reindexing: Mutex<()>,
     /// When the served index was last compared with `current.json` on disk.
     last_refresh_check: Mutex<Instant>,
+    /// Counts for monitoring.
+    metrics: Arc<Metrics>,
+    /// Questions per person per minute.
+    limiter: RateLimiter,
+    /// Counts, votes and (opt-in) declined questions.
+    store: Store,
+    /// Declined questions their askers may still send to the OH team.
+    offers: forward::Offers,
 }
 
 /// How often a served index checks whether another process (`ohwb-bot index`) replaced it.
@@ -419,13 +480,38 @@ impl Bot {
             );
         }
         Ok(Bot {
-            config,
             corpus_dir,
-            index_dir,
+            index_dir: index_dir.clone(),
             index: RwLock::new(Arc::new(index)),
             embedder,
             reindexing: Mutex::new(()),
             last_refresh_check: Mutex::new(Instant::now()),
+            metrics: Arc::new(Metrics::default()),
+            limiter: RateLimiter::new(config.limits.asks_per_minute),
+            store: Store::open(&config.database, &config.insights, &index_dir)?,
+            offers: Default::default(),
+            config,
+        })
+    }
+
+    /// The database: counts, votes, the report.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The counters this bot keeps, for a monitoring endpoint.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The metrics text with the served index's gauges.
+    pub fn render_metrics(&self) -> String {
+        let index = self.index();
+        let m = index.manifest();
+        self.metrics.render(&IndexGauges {
+            built_at: m.built_at,
+            passages: m.passage_count() as u64,
+            documents: m.documents.len() as u64,
         })
     }
 
@@ -522,13 +608,23 @@ impl Bot {
         crate::testing::fail_point("execute")?;
         self.refresh_if_rebuilt();
         let mut reply = match (inv.command.as_str(), inv.subcommand.as_deref()) {
-            ("ask", _) => self.ask(inv)?,
+            ("ask", _) => {
+                let started = Instant::now();
+                let (reply, outcome) = self.ask(inv)?;
+                if let Some(o) = outcome {
+                    self.metrics.record_ask(o, started.elapsed());
+                }
+                reply
+            }
             ("sources", _) => self.sources(),
             ("help", _) => ask::help(),
             ("resource", Some("add")) => self.resource_add(inv),
             ("resource", Some("list")) => self.resource_list(inv),
             ("resource", Some("remove")) => self.resource_remove(inv),
             ("reindex", _) => self.reindex_command(inv),
+            ("feedback", _) => self.feedback(inv),
+            ("forward", _) => self.forward(inv),
+            ("report", _) => self.report_command(inv),
             _ => Reply::private(
                 Tone::Error,
                 Rich::plain(format!(

@@ -26,6 +26,28 @@ const FALLBACK_QUESTION: &str =
 
 /// The trust's own contacts as one field, when any are configured.
 fn local_contacts(config: &Config) -> Option<Field> {
+    Some(Field {
+        name: "Your trust's support".into(),
+        value: contact_lines(config)?,
+    })
+}
+
+/// Where to take a question the documents do not cover: the trust's OH team when configured,
+/// otherwise the general advice to find them on the intranet. A decline must not dead-end.
+pub fn ask_a_person(config: &Config) -> Field {
+    Field {
+        name: "Ask a person".into(),
+        value: match contact_lines(config) {
+            Some(v) => {
+                Rich::plain("Your OH team can answer questions the documents don't:\n").append(v)
+            }
+            None => Rich::plain(NO_LOCAL_CONTACTS),
+        },
+    }
+}
+
+/// The configured contacts, one per line, then the intranet link; `None` when none is set.
+fn contact_lines(config: &Config) -> Option<Rich> {
     let s = &config.support;
     if s.is_empty() {
         return None;
@@ -50,10 +72,7 @@ fn local_contacts(config: &Config) -> Option<Field> {
     if !s.intranet_url.trim().is_empty() {
         value = value.link("Staff wellbeing on the intranet", s.intranet_url.trim());
     }
-    Some(Field {
-        name: "Your trust's support".into(),
-        value,
-    })
+    Some(value)
 }
 
 const NO_LOCAL_CONTACTS: &str = "Your own employer's occupational health, health and wellbeing \
@@ -83,6 +102,9 @@ pub fn crisis_reply(config: &Config) -> Reply {
         fields,
         footer: Some(c.closing.clone()),
         escalate: config.support.escalation_channel_id != 0,
+        feedback: None,
+        forward_offer: None,
+        forward: None,
     }
 }
 
@@ -164,5 +186,8 @@ fn support_reply(
         fields,
         footer: Some(format!("If things feel urgent: {}", crisis.join(" "))),
         escalate: false,
+        feedback: None,
+        forward_offer: None,
+        forward: None,
     })
 }

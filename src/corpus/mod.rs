@@ -52,6 +52,13 @@ impl Kind {
             Kind::Resource => "resource",
         }
     }
+
+    /// The kind named `name` (as in front matter), or `None`.
+    pub fn parse(name: &str) -> Option<Kind> {
+        [Kind::Strategy, Kind::Background, Kind::Resource]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
 }
 
 /// A document's front matter, validated.

@@ -20,14 +20,16 @@ use std::time::{Duration, Instant};
 
 use serenity::all::{
     ChannelId, Command, CommandDataOption, CommandDataOptionValue, CommandInteraction,
-    CommandOptionType, Context, CreateAllowedMentions, CreateCommand, CreateCommandOption,
-    CreateInteractionResponse, CreateMessage, EventHandler, GatewayIntents, GuildId, HttpBuilder,
-    Interaction, Ready,
+    CommandOptionType, ComponentInteraction, Context, CreateAllowedMentions, CreateCommand,
+    CreateCommandOption, CreateInteractionResponse, CreateMessage, EventHandler, GatewayIntents,
+    GuildId, HttpBuilder, Interaction, Ready, ShardStageUpdateEvent,
 };
 use serenity::async_trait;
 use serenity::client::ClientBuilder;
+use serenity::gateway::ConnectionStage;
 
 use crate::commands::{specs, Bot, Caller, Invocation, OptionKind, OptionSpec, Value};
+use crate::metrics::Gateway;
 use crate::reply::{Reply, Rich, Tone};
 
 /// What can stop the Discord front end.
@@ -55,6 +57,10 @@ pub struct Connection {
     pub guild_ids: Vec<u64>,
     /// Defer a command's reply when it runs longer than this.
     pub defer_after: Duration,
+    /// Set while the gateway is connected, for the health endpoint.
+    pub gateway: Arc<Gateway>,
+    /// Commands run at once; more wait in a queue (their deferrals are still sent on time).
+    pub workers: usize,
 }
 
 impl std::fmt::Debug for Connection {
@@ -64,9 +70,19 @@ impl std::fmt::Debug for Connection {
             .field("proxy_url", &self.proxy_url)
             .field("guild_ids", &self.guild_ids)
             .field("defer_after", &self.defer_after)
+            .field("gateway", &self.gateway)
+            .field("workers", &self.workers)
             .finish()
     }
 }
+
+/// The latest a first response (the answer or the "thinking…" deferral) is sent after an
+/// interaction arrives; Discord drops an interaction not answered within 3 s.
+const DEFER_DEADLINE: Duration = Duration::from_millis(2500);
+
+/// How much longer than `defer_after` a shared question's deferral waits for its distress
+/// check, to defer it publicly when the check clears it.
+const PRIVACY_GRACE: Duration = Duration::from_millis(500);
 
 /// How long shutdown waits for Discord to acknowledge the gateway close. serenity's shard runner
 /// notices the request within its 0.5 s read timeout, so 2 s covers a healthy round trip.
@@ -91,6 +107,8 @@ pub async fn run(
         bot,
         guild_ids: conn.guild_ids.clone(),
         defer_after: conn.defer_after,
+        gateway: conn.gateway.clone(),
+        workers: Arc::new(tokio::sync::Semaphore::new(conn.workers.max(1))),
     };
     let client =
         ClientBuilder::new_with_http(http.build(), GatewayIntents::empty()).event_handler(handler);
@@ -118,6 +136,9 @@ struct Handler {
     bot: Arc<Bot>,
     guild_ids: Vec<u64>,
     defer_after: Duration,
+    gateway: Arc<Gateway>,
+    /// Commands running at once (the rest queue here, in arrival order).
+    workers: Arc<tokio::sync::Semaphore>,
 }
 
 fn option_builder(o: &OptionSpec) -> CreateCommandOption {
@@ -143,6 +164,7 @@ fn option_builder(o: &OptionSpec) -> CreateCommandOption {
 pub fn command_builders() -> Vec<CreateCommand> {
     specs()
         .into_iter()
+        .filter(|spec| spec.registered)
         .map(|spec| {
             let options = if spec.subcommands.is_empty() {
                 spec.options.iter().map(option_builder).collect()
@@ -248,6 +270,7 @@ fn invocation(cmd: &CommandInteraction) -> Invocation {
             in_guild: cmd.guild_id.is_some(),
             operator: false,
             name,
+            person_key: format!("discord:{}", cmd.user.id),
         },
     }
 }
@@ -277,8 +300,18 @@ fn error_reply(reference: &str) -> Reply {
 
 #[async_trait]
 impl EventHandler for Handler {
+    async fn shard_stage_update(&self, _ctx: Context, event: ShardStageUpdateEvent) {
+        // Ready (below) marks the first connection; this follows drops and reconnects.
+        let up = event.new == ConnectionStage::Connected;
+        if up != self.gateway.is_connected() {
+            tracing::info!(connected = up, "gateway connection changed");
+        }
+        self.gateway.set_connected(up);
+    }
+
     async fn ready(&self, ctx: Context, ready: Ready) {
         tracing::info!(guilds = ready.guilds.len(), "connected to Discord");
+        self.gateway.set_connected(true);
         let commands = command_builders();
         if self.guild_ids.is_empty() {
             match Command::set_global_commands(&ctx.http, commands).await {
@@ -308,6 +341,7 @@ impl EventHandler for Handler {
         match interaction {
             Interaction::Command(cmd) => self.on_command(&ctx, cmd).await,
             Interaction::Autocomplete(cmd) => self.on_autocomplete(&ctx, cmd).await,
+            Interaction::Component(c) => self.on_component(&ctx, c).await,
             _ => {}
         }
     }
@@ -318,13 +352,21 @@ impl Handler {
         let started = Instant::now();
         let inv = invocation(&cmd);
         let name = inv.full_name();
-        // The distress check runs the embedding model: blocking work, off the async runtime.
-        let (bot, checked) = (self.bot.clone(), inv.clone());
-        let private = tokio::task::spawn_blocking(move || bot.is_private(&checked))
+        // Only a shared `/ask` can be public, and only once the distress check has cleared it;
+        // everything else is private from the start, with no model run needed to know it.
+        let shared = inv.command == "ask" && inv.flag("share");
+        let (privacy_tx, mut privacy) = tokio::sync::oneshot::channel::<bool>();
+        let (bot, workers) = (self.bot.clone(), self.workers.clone());
+        // The command waits its turn on the bounded pool; this task (and so the deferral
+        // below) does not, so a burst cannot make a deferral late.
+        let mut task = tokio::spawn(async move {
+            let _permit = workers.acquire_owned().await;
+            tokio::task::spawn_blocking(move || {
+                let _ = privacy_tx.send(!shared || bot.is_private(&inv));
+                bot.execute(&inv)
+            })
             .await
-            .unwrap_or(true);
-        let bot = self.bot.clone();
-        let mut task = tokio::task::spawn_blocking(move || bot.execute(&inv));
+        });
         // A zero wait means "always defer first" (useful behind slow proxies, and in tests).
         let outcome = if self.defer_after.is_zero() {
             Err(())
@@ -333,9 +375,22 @@ impl Handler {
                 .await
                 .map_err(|_| ())
         };
-        let (deferred, joined) = match outcome {
-            Ok(joined) => (false, joined),
+        let (deferred, placeholder_private, joined) = match outcome {
+            Ok(joined) => (false, true, joined),
             Err(_) => {
+                // A shared ask's distress check runs first once it has a worker: wait for it a
+                // little (never past the deferral deadline), then, if it is still queued,
+                // defer privately, the safe side; a public answer then replaces the placeholder.
+                let private = if shared {
+                    let wait = (self.defer_after + PRIVACY_GRACE).min(DEFER_DEADLINE);
+                    tokio::time::timeout_at((started + wait).into(), &mut privacy)
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .unwrap_or(true)
+                } else {
+                    true
+                };
                 let defer = if private {
                     cmd.defer_ephemeral(&ctx.http).await
                 } else {
@@ -344,10 +399,13 @@ impl Handler {
                 if let Err(e) = defer {
                     tracing::warn!(command = %name, error = %e, "could not defer the reply");
                 }
-                (true, task.await)
+                (true, private, task.await)
             }
         };
-        let reply = match joined {
+        let reply = match joined
+            .map_err(|e| e.to_string())
+            .and_then(|inner| inner.map_err(|e| e.to_string()))
+        {
             Ok(Ok(reply)) => reply,
             Ok(Err(e)) => {
                 let reference = reference_id();
@@ -360,17 +418,18 @@ impl Handler {
                 error_reply(&reference)
             }
         };
-        // Errors are always private. A public deferral cannot be made private, so it is
-        // deleted and the error sent as a private follow-up instead.
+        // A placeholder's visibility cannot change. When it differs from the reply's (a public
+        // deferral for a reply that must be private, or a private one for a shared answer),
+        // it is deleted and the reply sent as a follow-up with its own visibility.
         let sent = if !deferred {
             cmd.create_response(
                 &ctx.http,
                 CreateInteractionResponse::Message(render::message(&reply)),
             )
             .await
-        } else if reply.private && !private {
+        } else if reply.private != placeholder_private {
             if let Err(e) = cmd.delete_response(&ctx.http).await {
-                tracing::warn!(command = %name, error = %e, "could not remove the public placeholder");
+                tracing::warn!(command = %name, error = %e, "could not remove the placeholder");
             }
             cmd.create_followup(&ctx.http, render::followup(&reply))
                 .await
@@ -412,6 +471,92 @@ impl Handler {
             Ok(_) => tracing::info!("wellbeing team notified of a support reply"),
             Err(e) => tracing::warn!(error = %e, "could not notify the wellbeing team"),
         }
+    }
+
+    /// A press on a button under a reply: "Helpful" / "Not helpful" becomes `/feedback`,
+    /// "Send to the OH team" becomes `/forward` (and the post to the OH team's channel).
+    async fn on_component(&self, ctx: &Context, c: ComponentInteraction) {
+        let mut options = std::collections::BTreeMap::new();
+        let command = match render::parse_press(&c.data.custom_id) {
+            Some(render::Press::Feedback { vote, answer }) => {
+                options.insert("vote".to_string(), Value::Str(vote.to_string()));
+                options.insert("answer".to_string(), Value::Str(answer.to_string()));
+                "feedback"
+            }
+            Some(render::Press::Forward { offer, named }) => {
+                options.insert("id".to_string(), Value::Str(offer.to_string()));
+                options.insert("name".to_string(), Value::Bool(named));
+                "forward"
+            }
+            None => return,
+        };
+        let name = c
+            .member
+            .as_ref()
+            .and_then(|m| m.nick.clone())
+            .or_else(|| c.user.global_name.clone())
+            .unwrap_or_else(|| c.user.name.clone());
+        let inv = Invocation {
+            command: command.into(),
+            subcommand: None,
+            options,
+            caller: Caller {
+                roles: Vec::new(),
+                in_guild: c.guild_id.is_some(),
+                operator: false,
+                name,
+                person_key: format!("discord:{}", c.user.id),
+            },
+        };
+        let (bot, workers) = (self.bot.clone(), self.workers.clone());
+        let joined = tokio::spawn(async move {
+            let _permit = workers.acquire_owned().await;
+            tokio::task::spawn_blocking(move || bot.execute(&inv)).await
+        })
+        .await;
+        let mut reply = match joined {
+            Ok(Ok(Ok(reply))) => reply,
+            _ => {
+                let reference = reference_id();
+                tracing::error!(command, reference = %reference, "button press failed");
+                error_reply(&reference)
+            }
+        };
+        if let Some(post) = reply.forward.take() {
+            if let Err(e) = self.post_to_oh_team(ctx, &post).await {
+                tracing::warn!(error = %e, "could not send a question to the OH team");
+                reply = Reply::private(
+                    Tone::Error,
+                    Rich::plain(
+                        "Sorry, your question could not be sent to the OH team just now. \
+                         Please contact them directly.",
+                    ),
+                );
+            }
+        }
+        let response = CreateInteractionResponse::Message(render::message(&reply));
+        match c.create_response(&ctx.http, response).await {
+            Ok(()) => tracing::info!(command, "replied"),
+            Err(e) => tracing::warn!(command, error = %e, "could not send the reply"),
+        }
+    }
+
+    /// Posts a question the asker chose to send to `[escalation] channel_id`: escaped, no
+    /// mentions, within Discord's message limit.
+    async fn post_to_oh_team(&self, ctx: &Context, post: &str) -> Result<(), serenity::Error> {
+        let channel = self.bot.config().escalation.channel_id;
+        if channel == 0 {
+            // Never offered without a channel; a forged press gets nowhere.
+            return Err(serenity::Error::Other("no [escalation] channel_id"));
+        }
+        let message = CreateMessage::new()
+            .content(render::escape(&crate::text::truncate_words(post, 1900)))
+            .allowed_mentions(CreateAllowedMentions::new());
+        ChannelId::new(channel)
+            .send_message(&ctx.http, message)
+            .await?;
+        tracing::info!("a declined question was sent to the OH team at the asker's request");
+        Ok(())
     }
 
     async fn on_autocomplete(&self, ctx: &Context, cmd: CommandInteraction) {

@@ -9,9 +9,11 @@
 //!   autocomplete 25 choices of 100 characters.
 
 use serenity::builder::{
-    CreateAllowedMentions, CreateAutocompleteResponse, CreateEmbed, CreateEmbedFooter,
-    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, EditInteractionResponse,
+    CreateActionRow, CreateAllowedMentions, CreateAutocompleteResponse, CreateButton, CreateEmbed,
+    CreateEmbedFooter, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
+    EditInteractionResponse,
 };
+use serenity::model::application::ButtonStyle;
 use serenity::model::Colour;
 
 use crate::commands::{Choice, MAX_CHOICES};
@@ -300,10 +302,79 @@ pub fn embed(reply: &Reply) -> CreateEmbed {
     e
 }
 
+/// What a feedback button's `custom_id` starts with: `ohwb-fb:up:<answer id>`.
+pub const FEEDBACK_PREFIX: &str = "ohwb-fb:";
+
+/// What a "Send to the OH team" button's `custom_id` starts with: `ohwb-fw:anon:<offer id>`
+/// or `ohwb-fw:named:<offer id>`.
+pub const FORWARD_PREFIX: &str = "ohwb-fw:";
+
+/// The buttons under a reply: "Helpful" / "Not helpful" under an answer that can be voted on,
+/// "Send to the OH team" / "Send with my name" under a declined question that can be sent.
+fn buttons(reply: &Reply) -> Vec<CreateActionRow> {
+    let button = |id: String, label: &str| {
+        CreateButton::new(id)
+            .label(label)
+            .style(ButtonStyle::Secondary)
+    };
+    let mut rows = Vec::new();
+    // custom_id is at most 100 characters; an id is 32.
+    if let Some(id) = reply.feedback.as_ref().filter(|id| id.len() <= 80) {
+        rows.push(CreateActionRow::Buttons(vec![
+            button(format!("{FEEDBACK_PREFIX}up:{id}"), "Helpful"),
+            button(format!("{FEEDBACK_PREFIX}down:{id}"), "Not helpful"),
+        ]));
+    }
+    if let Some(id) = reply.forward_offer.as_ref().filter(|id| id.len() <= 80) {
+        rows.push(CreateActionRow::Buttons(vec![
+            button(format!("{FORWARD_PREFIX}anon:{id}"), "Send to the OH team"),
+            button(format!("{FORWARD_PREFIX}named:{id}"), "Send with my name"),
+        ]));
+    }
+    rows
+}
+
+/// What a button press asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Press<'a> {
+    /// A vote on an answer.
+    Feedback {
+        /// "up" or "down".
+        vote: &'a str,
+        /// The answer's id.
+        answer: &'a str,
+    },
+    /// Send a declined question to the OH team.
+    Forward {
+        /// The offer's id.
+        offer: &'a str,
+        /// With the asker's name.
+        named: bool,
+    },
+}
+
+/// The press a button's `custom_id` carries, or `None` for any other id.
+pub fn parse_press(custom_id: &str) -> Option<Press<'_>> {
+    if let Some(rest) = custom_id.strip_prefix(FEEDBACK_PREFIX) {
+        let (vote, answer) = rest.split_once(':')?;
+        return (matches!(vote, "up" | "down") && !answer.is_empty())
+            .then_some(Press::Feedback { vote, answer });
+    }
+    let rest = custom_id.strip_prefix(FORWARD_PREFIX)?;
+    let (kind, offer) = rest.split_once(':')?;
+    let named = match kind {
+        "anon" => false,
+        "named" => true,
+        _ => return None,
+    };
+    (!offer.is_empty()).then_some(Press::Forward { offer, named })
+}
+
 /// An immediate interaction response carrying `reply`.
 pub fn message(reply: &Reply) -> CreateInteractionResponseMessage {
     CreateInteractionResponseMessage::new()
         .embed(embed(reply))
+        .components(buttons(reply))
         .ephemeral(reply.private)
         .allowed_mentions(CreateAllowedMentions::new())
 }
@@ -312,14 +383,16 @@ pub fn message(reply: &Reply) -> CreateInteractionResponseMessage {
 pub fn edit(reply: &Reply) -> EditInteractionResponse {
     EditInteractionResponse::new()
         .embed(embed(reply))
+        .components(buttons(reply))
         .allowed_mentions(CreateAllowedMentions::new())
 }
 
-/// A private follow-up message carrying `reply` (used when a public deferral must give way to
-/// a private error).
+/// A follow-up message carrying `reply` (used when a placeholder's visibility differs from
+/// the reply's).
 pub fn followup(reply: &Reply) -> CreateInteractionResponseFollowup {
     CreateInteractionResponseFollowup::new()
         .embed(embed(reply))
+        .components(buttons(reply))
         .ephemeral(reply.private)
         .allowed_mentions(CreateAllowedMentions::new())
 }
@@ -366,6 +439,9 @@ mod tests {
             fields,
             footer: Some("f ".repeat(3000)),
             escalate: false,
+            feedback: None,
+            forward_offer: None,
+            forward: None,
         }
     }
 

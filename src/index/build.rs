@@ -101,7 +101,7 @@ fn rebuild_inner(
     let _lock = lock(index_dir, wait)?;
     // Fingerprint before loading: an edit made during the build then makes the index look
     // stale and causes another build, rather than being silently missed.
-    let fp = fingerprint(corpus_dir)?;
+    let fp = fingerprint(corpus_dir, index_dir)?;
     let corpus = corpus::load(corpus_dir)?;
     if !corpus.problems.is_empty() {
         return Err(Error::Corpus(corpus.problems));
@@ -372,7 +372,7 @@ fn write_manifest(index_dir: &Path, manifest: &Manifest) -> Result<()> {
 /// else: only a `gen-*` directory holding it is ever deleted.
 const GENERATION_MARK: &str = "ohwb-bot-generation";
 /// The file that marks a directory as an ohwb-bot index directory.
-const INDEX_MARK: &str = ".ohwb-bot-index";
+pub(crate) const INDEX_MARK: &str = ".ohwb-bot-index";
 const MARK_TEXT: &str = "Written by ohwb-bot. Do not put your own files in this directory: \
 ohwb-bot deletes old index generations from it.\n";
 
@@ -391,7 +391,9 @@ fn claim(index_dir: &Path) -> Result<()> {
     // An index written before the mark existed has a manifest that parses; a directory may
     // also hold only files this program names (a vector cache copied in to save a build).
     let older_index = read_manifest(index_dir).ok().flatten().is_some();
-    let only_ours = entries.iter().all(|n| n == vectors::CACHE || n == ".lock");
+    let only_ours = entries
+        .iter()
+        .all(|n| n == vectors::CACHE || n == ".lock" || n == super::STAT_CACHE);
     if !only_ours && !older_index {
         return Err(Error::BadIndex {
             path: index_dir.to_path_buf(),
@@ -408,7 +410,9 @@ fn claim(index_dir: &Path) -> Result<()> {
 /// Whether `path` is a temporary manifest or cache this program wrote: its name, and for a
 /// manifest its opening bytes, say so.
 fn own_temporary(path: &Path, name: &str) -> bool {
-    if name.starts_with(&format!("{}.tmp-", vectors::CACHE)) {
+    if name.starts_with(&format!("{}.tmp-", vectors::CACHE))
+        || name.starts_with(&format!("{}.tmp-", super::STAT_CACHE))
+    {
         return true;
     }
     if !name.starts_with(&format!("{MANIFEST}.tmp-")) {

@@ -8,6 +8,8 @@
 //!   gen-<ns>-<pid>/   one complete tantivy index per build, plus `vectors.bin`: one sentence
 //!                     vector per passage (see [`crate::embed`])
 //!   vector-cache.bin  vectors the last build computed (see [`crate::vectors`])
+//!   stat-cache.json   each corpus file's size, time and hash, so a start re-reads only
+//!                     what changed (see `fingerprint.rs`)
 //!   .lock             held while a build runs: one builder at a time
 //!   .ohwb-bot-index   marks the directory as an index: a build refuses a non-empty directory
 //!                     without it (or an older index's manifest)
@@ -37,6 +39,7 @@
 //! - Searching is blocking CPU work: async callers run it under `spawn_blocking`.
 
 mod build;
+mod fingerprint;
 mod search;
 
 use std::collections::BTreeMap;
@@ -44,7 +47,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, STORED, STRING,
 };
@@ -54,7 +56,9 @@ use crate::embed::Embedder;
 use crate::safety::Detector;
 use crate::{Error, Result};
 
+pub(crate) use build::INDEX_MARK;
 pub use build::{rebuild, set_lock_patience, try_rebuild, BuildReport, Changes};
+pub use fingerprint::{fingerprint, STAT_CACHE};
 pub use search::{DenseHits, Hit, QueryForm, SearchIndex, SearchRequest};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
@@ -207,40 +211,6 @@ pub fn apply_limits(config: &crate::config::IndexConfig) {
     set_lock_patience(std::time::Duration::from_secs(config.lock_timeout_s));
 }
 
-/// Hashes every file under the corpus directory (paths and bytes) with [`SCHEMA_VERSION`].
-pub fn fingerprint(corpus_dir: &Path) -> Result<String> {
-    let listing = corpus::files::list(corpus_dir)?;
-    let limit = corpus::files::max_file_bytes();
-    let mut h = Sha256::new();
-    h.update(SCHEMA_VERSION.to_le_bytes());
-    for f in &listing.files {
-        let rel = f.strip_prefix(corpus_dir).unwrap_or(f);
-        h.update(rel.to_string_lossy().as_bytes());
-        h.update([0]);
-        let meta = std::fs::metadata(f).map_err(|e| Error::io(f, e))?;
-        if meta.len() > limit {
-            // Never read whole: the load refuses it anyway. Its size and time still change
-            // the fingerprint when it changes.
-            h.update(meta.len().to_le_bytes());
-            let mtime = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-            h.update(mtime.unwrap_or_default().as_nanos().to_le_bytes());
-            continue;
-        }
-        let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(&bytes);
-    }
-    // Entries left out are part of what was built from: fixing one must trigger a build.
-    for p in &listing.problems {
-        h.update(p.path.to_string_lossy().as_bytes());
-        h.update([1]);
-    }
-    Ok(hex(&h.finalize()))
-}
-
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -283,7 +253,7 @@ pub fn open_fresh(
     index_dir: &Path,
     embedder: &Arc<Embedder>,
 ) -> Result<(SearchIndex, Freshness)> {
-    let fp = fingerprint(corpus_dir)?;
+    let fp = fingerprint(corpus_dir, index_dir)?;
     let manifest = read_manifest(index_dir).unwrap_or(None);
     let fresh = manifest.as_ref().is_some_and(|m| {
         m.fingerprint == fp && m.schema_version == SCHEMA_VERSION && m.model == embedder.id()

@@ -165,6 +165,10 @@ pub struct SearchIndex {
     phrasings_of: Vec<Vec<usize>>,
     /// Vectors of each passage's answer pieces, read on demand.
     units: vectors::UnitVectors,
+    /// Slugs of the documents the section model was trained on (see [`Self::knows_document`]).
+    modelled_documents: HashSet<String>,
+    /// Each document's date label for citations, by slug.
+    document_dates: HashMap<String, String>,
 }
 
 /// A phrasing is a question, a passage is an answer: a question meets another question at a
@@ -222,7 +226,21 @@ impl SearchIndex {
                 phrasings_of[i].push(k);
             }
         }
+        // Built once here: answering asks for these per citation and per candidate.
+        let modelled_documents = manifest
+            .sections
+            .iter()
+            .flat_map(|m| &m.sections)
+            .filter_map(|s| s.split_once('/').map(|(slug, _)| slug.to_string()))
+            .collect();
+        let document_dates = manifest
+            .documents
+            .iter()
+            .map(|d| (d.slug.clone(), d.dated()))
+            .collect();
         Ok(SearchIndex {
+            modelled_documents,
+            document_dates,
             reader,
             fields,
             manifest,
@@ -259,12 +277,13 @@ impl SearchIndex {
     /// Whether this generation's section model learned any section of the document (it has
     /// phrasings), so the scope model knows what the document answers.
     pub fn knows_document(&self, slug: &str) -> bool {
-        self.manifest.sections.as_ref().is_some_and(|m| {
-            m.sections.iter().any(|s| {
-                s.strip_prefix(slug)
-                    .is_some_and(|rest| rest.starts_with('/'))
-            })
-        })
+        self.modelled_documents.contains(slug)
+    }
+
+    /// The date label ("published March 2023", …) of the document `slug` for its citations;
+    /// empty for an unknown slug.
+    pub fn document_dated(&self, slug: &str) -> &str {
+        self.document_dates.get(slug).map_or("", String::as_str)
     }
 
     /// Each section's probability of being the one a question (its sentence `vector`) asks

@@ -14,10 +14,7 @@ use super::{squash, Extracted, IngestError, Piece};
 const MAX_PART_BYTES: u64 = 64 << 20;
 
 fn unreadable(reason: impl Into<String>) -> IngestError {
-    IngestError::Unreadable {
-        format: "DOCX",
-        reason: reason.into(),
-    }
+    IngestError::unreadable("DOCX", reason)
 }
 
 fn part(zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, name: &str) -> Option<String> {

@@ -141,6 +141,16 @@ pub enum IngestError {
     Invalid(String),
 }
 
+impl IngestError {
+    /// A file of `format` ("PDF", "DOCX", …) that could not be read, with the reason for the admin.
+    pub fn unreadable(format: &'static str, reason: impl Into<String>) -> Self {
+        IngestError::Unreadable {
+            format,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// A document as read, before rendering.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Extracted {
@@ -243,10 +253,7 @@ pub fn ingest(corpus_dir: &Path, req: &Request) -> Result<Report, IngestError> {
     {
         return Err(match format {
             Format::Pdf => IngestError::NoText,
-            _ => IngestError::Unreadable {
-                format: format.name(),
-                reason: "no text found".into(),
-            },
+            _ => IngestError::unreadable(format.name(), "no text found"),
         });
     }
 
@@ -363,10 +370,10 @@ fn isolate(
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "the parser failed".into());
-            Err(IngestError::Unreadable {
-                format: format.name(),
-                reason: format!("the parser crashed ({reason})"),
-            })
+            Err(IngestError::unreadable(
+                format.name(),
+                format!("the parser crashed ({reason})"),
+            ))
         }
     }
 }

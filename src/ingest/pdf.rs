@@ -128,10 +128,7 @@ impl OutputDev for Collector {
 }
 
 fn unreadable(reason: impl Into<String>) -> IngestError {
-    IngestError::Unreadable {
-        format: "PDF",
-        reason: reason.into(),
-    }
+    IngestError::unreadable("PDF", reason)
 }
 
 pub(super) fn read(bytes: &[u8]) -> Result<Extracted, IngestError> {

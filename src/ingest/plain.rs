@@ -4,12 +4,14 @@
 use super::{squash, Extracted, IngestError, Piece};
 
 pub(super) fn read(bytes: &[u8]) -> Result<Extracted, IngestError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| IngestError::Unreadable {
-        format: "text",
-        reason: format!(
-            "not UTF-8 (bad byte at offset {}): save it as UTF-8",
-            e.valid_up_to()
-        ),
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        IngestError::unreadable(
+            "text",
+            format!(
+                "not UTF-8 (bad byte at offset {}): save it as UTF-8",
+                e.valid_up_to()
+            ),
+        )
     })?;
     let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
     let mut out = Extracted {

@@ -148,6 +148,23 @@ pub fn bot_cmd(config: &ohwb_bot::config::Config, args: &[&str]) -> std::process
     c
 }
 
+/// What a finished `ohwb-bot` run printed, and its exit code.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the binary as [`bot_cmd`] would and captures what it printed.
+pub fn run_bin(config: &ohwb_bot::config::Config, args: &[&str]) -> Run {
+    let out = bot_cmd(config, args).output().expect("binary runs");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// Runs `cmd`, which must succeed (its stderr is the failure message), and parses its stdout
 /// as JSON.
 pub fn json_output(cmd: &mut std::process::Command) -> serde_json::Value {

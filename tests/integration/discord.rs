@@ -17,12 +17,24 @@ pub struct Running {
 }
 
 pub async fn start(bot: Bot, guilds: &[u64], defer_after: Duration) -> Running {
+    start_with_workers(bot, guilds, defer_after, 2).await
+}
+
+/// [`start`] with `workers` commands running at once.
+pub async fn start_with_workers(
+    bot: Bot,
+    guilds: &[u64],
+    defer_after: Duration,
+    workers: usize,
+) -> Running {
     let mut fake = FakeDiscord::start().await;
     let conn = Connection {
         token: "fake-token".into(),
         proxy_url: fake.rest_url.clone(),
         guild_ids: guilds.to_vec(),
         defer_after,
+        gateway: Default::default(),
+        workers,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(discord::run(Arc::new(bot), conn, async move {
@@ -125,6 +137,8 @@ async fn registers_commands_per_guild_with_their_options() {
         proxy_url: fake.rest_url.clone(),
         guild_ids: vec![GUILD_ID, 5001],
         defer_after: Duration::from_millis(1500),
+        gateway: Default::default(),
+        workers: 2,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(discord::run(
@@ -144,7 +158,11 @@ async fn registers_commands_per_guild_with_their_options() {
         assert_eq!(r.header("authorization"), Some("Bot fake-token"));
         let cmds = r.body.as_array().unwrap();
         let names: Vec<&str> = cmds.iter().map(|c| c["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["ask", "sources", "resource", "reindex", "help"]);
+        // `/feedback` is reached through the buttons under an answer, never registered.
+        assert_eq!(
+            names,
+            ["ask", "sources", "resource", "reindex", "report", "help"]
+        );
         let resource = &cmds[2];
         let subs: Vec<(&str, u64)> = resource["options"]
             .as_array()
@@ -207,7 +225,7 @@ async fn registers_globally_without_guild_ids() {
     let log = running.fake.log.lock().await.clone();
     let put = log.iter().find(|r| r.method == "PUT").unwrap();
     assert_eq!(put.path, format!("/api/v10/applications/{APP_ID}/commands"));
-    assert_eq!(put.body.as_array().unwrap().len(), 5);
+    assert_eq!(put.body.as_array().unwrap().len(), 6);
     running.stop().await;
 }
 
@@ -371,10 +389,14 @@ async fn declined_questions_get_a_kind_not_covered_reply() {
     let cb = bot.ask(ask("what is on the canteen menu today?")).await;
     let e = embed(&cb);
     assert_eq!(e["title"], "Not covered by the strategy");
-    assert!(
-        e["fields"].as_array().is_none_or(|f| f.is_empty()),
-        "no citations"
-    );
+    // No citations: the one field routes the question to a person.
+    let fields = e["fields"].as_array().expect("fields");
+    let names: Vec<&str> = fields.iter().filter_map(|f| f["name"].as_str()).collect();
+    assert_eq!(names, ["Ask a person"], "{e}");
+    assert!(fields[0]["value"]
+        .as_str()
+        .unwrap()
+        .contains("check your trust's intranet"));
     assert!(e["description"].as_str().unwrap().contains("/sources"));
     bot.stop().await;
 }
@@ -470,17 +492,108 @@ async fn slow_replies_are_deferred_then_edited() {
     bot.stop().await;
 }
 
+/// A burst larger than the pool queues: every question still gets its one first response and
+/// its answer, the queued ones as a deferral then an edit, and a shared answer that waited in
+/// the queue (so its distress check had not run by the deferral) is deferred privately and
+/// then posted publicly, never the other way round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_queues_on_the_pool_and_every_question_is_answered() {
+    let mut config = real_config();
+    config.limits.asks_per_minute = 0;
+    let mut bot = start_with_workers(
+        Bot::open(config).unwrap(),
+        &[GUILD_ID],
+        Duration::from_millis(50),
+        1,
+    )
+    .await;
+    let questions = [
+        "what is the people promise",
+        "what are the four strategic drivers",
+        "what did the Boorman review find",
+        "what is on the canteen menu today?",
+    ];
+    let mut ids: Vec<u64> = (0..12)
+        .map(|i| bot.fake.send(ask(questions[i % questions.len()])))
+        .collect();
+    let shared = bot.fake.send(Interaction::command(
+        "ask",
+        &[
+            ("question", json!("what is the people promise")),
+            ("share", json!(true)),
+        ],
+    ));
+    ids.push(shared);
+    let mut first: std::collections::HashMap<u64, Value> = Default::default();
+    let mut finished = std::collections::HashSet::new();
+    let mut followups: std::collections::HashMap<u64, Value> = Default::default();
+    while finished.len() < ids.len() {
+        let r = bot.fake.expect("replies", |r| r.method != "GET").await;
+        let id: u64 = match r.path.split('/').nth(4).and_then(|s| s.parse().ok()) {
+            Some(id) if r.path.ends_with("/callback") => id,
+            // Webhook paths carry the token: /webhooks/{app}/token-{id}/…
+            _ => r
+                .path
+                .split("token-")
+                .nth(1)
+                .and_then(|s| s.split(['/', '?']).next())
+                .and_then(|s| s.parse().ok())
+                .expect("a reply to a known interaction"),
+        };
+        match (r.method.as_str(), r.path.ends_with("/callback")) {
+            ("POST", true) => {
+                assert!(
+                    first.insert(id, r.body.clone()).is_none(),
+                    "two first responses for {id}"
+                );
+                if r.body["type"] == 4 {
+                    finished.insert(id);
+                }
+            }
+            ("PATCH", _) => {
+                finished.insert(id);
+            }
+            ("POST", false) => {
+                followups.insert(id, r.body.clone());
+                finished.insert(id);
+            }
+            _ => {}
+        }
+    }
+    let deferred = first.values().filter(|b| b["type"] == 5).count();
+    assert!(
+        deferred >= 6,
+        "one worker and 13 questions: most wait in the queue ({deferred})"
+    );
+    let flags = |v: &Value| v["flags"].as_u64().unwrap_or(0) & 64;
+    let cb = &first[&shared];
+    match (cb["type"].as_u64(), flags(&cb["data"])) {
+        // Answered at once, or deferred after its check cleared it: public throughout.
+        (Some(4), 0) | (Some(5), 0) => assert!(!followups.contains_key(&shared)),
+        // Deferred while still queued, before its check: privately, then the public answer
+        // replaces the placeholder as a follow-up.
+        (Some(5), 64) => {
+            let public = followups.get(&shared).expect("a public follow-up");
+            assert_eq!(flags(public), 0, "{public}");
+        }
+        _ => panic!("a shared answer's first response: {cb}"),
+    }
+    // Nothing else needed a follow-up: private placeholders were edited in place.
+    assert!(followups.keys().all(|id| *id == shared), "{followups:?}");
+    bot.stop().await;
+}
+
 /// A real `ohwb-bot serve` process pointed at a fake Discord through `discord.proxy_url`, the
 /// way a deployment behind a REST proxy is configured. Its stderr is drained as it comes (a
 /// full pipe would stall the bot's logging and so the bot) and returned by [`Serve::stop`].
-struct Serve {
+pub struct Serve {
     child: tokio::process::Child,
     logs: tokio::task::JoinHandle<std::io::Result<String>>,
     _dir: tempfile::TempDir,
 }
 
 impl Serve {
-    async fn start(fake: &mut FakeDiscord, discord_toml: &str, env: &[(&str, &str)]) -> Serve {
+    pub async fn start(fake: &mut FakeDiscord, discord_toml: &str, env: &[(&str, &str)]) -> Serve {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config.toml");
         let cfg = real_config();
@@ -520,7 +633,7 @@ impl Serve {
     }
 
     /// SIGTERM, a clean exit, and everything the process logged.
-    async fn stop(mut self) -> String {
+    pub async fn stop(mut self) -> String {
         let pid = self.child.id().unwrap().to_string();
         let status = std::process::Command::new("kill")
             .args(["-TERM", &pid])
@@ -891,4 +1004,102 @@ async fn failures_reach_the_user_privately_with_a_reference_in_the_log() {
         !logs.contains("four strategic drivers"),
         "no question text in logs"
     );
+}
+
+/// The custom ids of the buttons under a reply (in the callback's `data` shape).
+fn button_ids(reply: &Value) -> Vec<String> {
+    reply["data"]["components"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .flat_map(|r| r["components"].as_array().cloned().unwrap_or_default())
+                .filter_map(|b| b["custom_id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_question_reaches_the_oh_team_only_when_the_asker_sends_it() {
+    let mut config = real_config();
+    config.escalation.channel_id = 4242;
+    config.limits.asks_per_minute = 0;
+    let mut bot = start(
+        Bot::open(config).unwrap(),
+        &[GUILD_ID],
+        Duration::from_millis(1500),
+    )
+    .await;
+    let posts = |log: &[Request]| {
+        log.iter()
+            .filter(|r| r.path == "/api/v10/channels/4242/messages")
+            .count()
+    };
+    let declined = bot
+        .reply(ask("how do I change my pension contributions"))
+        .await;
+    let ids = button_ids(&declined);
+    let named = ids
+        .iter()
+        .find(|i| i.starts_with("ohwb-fw:named:"))
+        .unwrap();
+    assert!(
+        ids.iter().any(|i| i.starts_with("ohwb-fw:anon:")),
+        "{ids:?}"
+    );
+    assert_eq!(
+        posts(&bot.fake.log.lock().await),
+        0,
+        "nothing sent before a press"
+    );
+
+    let sent = bot.ask(Interaction::button(named)).await;
+    assert_eq!(sent["data"]["flags"], 64);
+    let told = sent["data"]["embeds"][0]["description"].as_str().unwrap();
+    assert!(
+        told.contains("with your name") && told.contains("pension contributions"),
+        "the asker sees what was sent: {told}"
+    );
+    // Posted before the asker is told (so they are never told of a post that failed).
+    let last_post = |log: &[Request]| {
+        log.iter()
+            .rfind(|r| r.method == "POST" && r.path == "/api/v10/channels/4242/messages")
+            .cloned()
+            .expect("a post to the OH team")
+    };
+    let post = last_post(&bot.fake.log.lock().await);
+    let content = post.body["content"].as_str().unwrap();
+    assert!(
+        content.contains("pension contributions") && content.contains("Staff Member"),
+        "{content}"
+    );
+    assert_eq!(post.body["allowed_mentions"]["parse"], json!([]));
+    // Once only.
+    let again = bot.ask(Interaction::button(named)).await;
+    assert_eq!(again["data"]["embeds"][0]["title"], "Nothing sent");
+
+    // Without the name.
+    let declined = bot.reply(ask("what is on the canteen menu today?")).await;
+    let ids = button_ids(&declined);
+    let anon = ids.iter().find(|i| i.starts_with("ohwb-fw:anon:")).unwrap();
+    bot.ask(Interaction::button(anon)).await;
+    assert_eq!(posts(&bot.fake.log.lock().await), 2);
+    let post = last_post(&bot.fake.log.lock().await);
+    let content = post.body["content"].as_str().unwrap();
+    assert!(
+        content.contains("canteen") && !content.contains("Staff Member"),
+        "{content}"
+    );
+
+    // Never offered on a crisis reply or an answer.
+    let crisis = bot.reply(ask("i want to end my life")).await;
+    assert!(button_ids(&crisis).is_empty(), "{crisis}");
+    let answered = bot.reply(ask("what is the people promise")).await;
+    assert!(
+        button_ids(&answered)
+            .iter()
+            .all(|i| i.starts_with("ohwb-fb:")),
+        "{answered}"
+    );
+    bot.stop().await;
 }

@@ -34,6 +34,9 @@ pub struct Request {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Value,
+    /// When the fake received it: read by the burst benchmark (benches/burst.rs).
+    #[allow(dead_code)]
+    pub at: std::time::Instant,
 }
 
 impl Request {
@@ -163,6 +166,17 @@ pub struct Interaction {
 
 impl Interaction {
     /// A slash command with (name, value) options; strings become type 3, booleans type 5.
+    /// A press on a message button whose `custom_id` is `custom_id` (a component interaction).
+    pub fn button(custom_id: &str) -> Interaction {
+        Interaction {
+            kind: 3,
+            name: custom_id.into(),
+            options: Vec::new(),
+            roles: Vec::new(),
+            in_guild: true,
+        }
+    }
+
     pub fn command(name: &str, options: &[(&str, Value)]) -> Interaction {
         Interaction {
             kind: 2,
@@ -249,6 +263,18 @@ impl Interaction {
             "app_permissions": "0",
             "data": {"id": "7000", "name": self.name, "type": 1, "options": self.options},
         });
+        if self.kind == 3 {
+            // A component interaction carries the button's id and the message it sits under.
+            v["data"] = json!({"custom_id": self.name, "component_type": 2});
+            v["message"] = json!({
+                "id": "8000", "channel_id": "4000", "author": {"id": APP_ID.to_string(),
+                "username": "ohwb-bot", "discriminator": "0", "avatar": null, "bot": true},
+                "content": "", "timestamp": "2024-01-01T00:00:00.000000+00:00",
+                "edited_timestamp": null, "tts": false, "mention_everyone": false,
+                "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
+                "pinned": false, "type": 0
+            });
+        }
         if self.in_guild {
             v["guild_id"] = json!(GUILD_ID.to_string());
             v["guild_locale"] = json!("en-GB");
@@ -322,6 +348,7 @@ async fn serve_connection(
             path,
             headers,
             body,
+            at: std::time::Instant::now(),
         };
         let (status, response) = route(&request, ws_url);
         log.lock().await.push(request.clone());
@@ -364,6 +391,9 @@ fn route(r: &Request, ws_url: &str) -> (&'static str, Option<Value>) {
         }
         "POST" if p.starts_with("/api/v10/interactions/") => ("204 No Content", None),
         "DELETE" if p.starts_with("/api/v10/webhooks/") => ("204 No Content", None),
+        "POST" if p.starts_with("/api/v10/channels/") && p.ends_with("/messages") => {
+            ("200 OK", Some(message_json(&r.body)))
+        }
         "PATCH" | "POST" if p.starts_with("/api/v10/webhooks/") => {
             ("200 OK", Some(message_json(&r.body)))
         }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{bot_cmd, corpus_copy, snapshot};
+use crate::common::{bot_cmd, corpus_copy, run_bin, snapshot, Run};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -12,21 +12,8 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 fn ingest(config: &ohwb_bot::config::Config, args: &[&str]) -> Run {
-    let out = bot_cmd(config, &[&["ingest"], args].concat())
-        .output()
-        .expect("runs");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_bin(config, &[&["ingest"], args].concat())
 }
 
 /// The heading lines of a Markdown file, without their `#`s.

@@ -24,6 +24,9 @@ mod hybrid;
 mod index;
 /// `ingest` on every fixture (PDF, HTML, DOCX, text, bad files); pages in citations.
 mod ingest;
+/// The monitoring endpoints (`/healthz`, `/metrics`), the rate limit and environment overrides,
+/// through the real `serve` binary.
+mod monitoring;
 /// Provenance: the claims table (each fact cites the page that states it), unsourced
 /// paragraphs refused, review dates.
 mod provenance;
@@ -32,5 +35,7 @@ mod resources;
 /// Distress detection: held-out floors, one decision for every front end, refusing missing lists
 /// or a damaged model, no typo-correction of real words.
 mod safety;
+/// The database (SQLite, and PostgreSQL when configured): feedback, counts, the report.
+mod store;
 /// Distress and help-seeking: crisis signposting first, local contacts first, privacy.
 mod support;

@@ -9,6 +9,8 @@ fn staff() -> Caller {
         in_guild: true,
         operator: false,
         name: "Staff Member".into(),
+        // Not rate-limited: these tests ask many questions in a row.
+        person_key: String::new(),
     }
 }
 
@@ -152,6 +154,38 @@ fn help_questions_lead_with_local_contacts_then_national_passages() {
     assert!(reply.fields[0]
         .name
         .starts_with("[1] Getting support as NHS staff"));
+}
+
+#[test]
+fn a_declined_question_routes_to_the_trusts_oh_team_not_a_dead_end() {
+    let bot = Bot::open(with_support()).unwrap();
+    let (_, reply) = ask(&bot, "how do I change my pension contributions", false);
+    assert_eq!(reply.tone, Tone::NotCovered, "{}", reply.plain_text());
+    let person = reply
+        .fields
+        .iter()
+        .find(|f| f.name == "Ask a person")
+        .unwrap_or_else(|| panic!("no route to a person: {}", reply.plain_text()));
+    let text = person.value.plain_text();
+    assert!(
+        text.contains("Anytown NHS Trust Occupational Health") && text.contains("01234 567890"),
+        "{text}"
+    );
+    // No citation comes with a decline: the only field is the route to a person.
+    assert_eq!(reply.fields.len(), 1, "{}", reply.plain_text());
+
+    // Without contacts configured it still says where to look.
+    let plain = Bot::open(real_config()).unwrap();
+    let (_, reply) = ask(&plain, "how do I change my pension contributions", false);
+    let person = reply.fields.iter().find(|f| f.name == "Ask a person");
+    assert!(
+        person.is_some_and(|f| f.value.plain_text().contains("check your trust's intranet")),
+        "{}",
+        reply.plain_text()
+    );
+    // A question too long to answer is not "not covered": it is asked again, shorter.
+    let (_, long) = ask(&bot, &"occupational health ".repeat(80), false);
+    assert!(long.fields.iter().all(|f| f.name != "Ask a person"));
 }
 
 #[test]

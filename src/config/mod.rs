@@ -5,15 +5,20 @@
 //! - Relative paths in a config file are resolved against the file's own directory, so the bot
 //!   behaves the same whatever directory it is started from.
 //! - Secrets are never read from this file: it names the environment variable that holds them.
+//! - `OHWB_<SECTION>_<KEY>` environment variables override the file ([`env`]), and the result
+//!   is validated as a whole, so an override cannot bring in a value the file could not.
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+mod env;
+pub use env::PREFIX as ENV_PREFIX;
+
 /// The whole configuration.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Where the corpus and the index live.
@@ -32,10 +37,124 @@ pub struct Config {
     pub support: SupportConfig,
     /// The reply to a question that shows distress.
     pub crisis: CrisisConfig,
+    /// Limits on use.
+    pub limits: LimitsConfig,
+    /// The monitoring endpoint.
+    pub http: HttpConfig,
+    /// Log output.
+    pub log: LogConfig,
+    /// Where counts and feedback are stored.
+    pub database: DatabaseConfig,
+    /// What is recorded for the coverage report.
+    pub insights: InsightsConfig,
+    /// Sending unanswered questions to the OH team.
+    pub escalation: EscalationConfig,
+}
+
+/// `[escalation]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EscalationConfig {
+    /// A Discord channel id, private to the OH team. When set, a "not covered" answer offers
+    /// the asker a button to send their question there (with their name only if they choose).
+    /// 0 (default): off.
+    pub channel_id: u64,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Empty (default): SQLite, `ohwb-bot.db` in the index directory. `sqlite:///path/file.db`,
+    /// or `postgres://user@host/db` for several instances sharing one database. A password
+    /// goes in the `OHWB_DATABASE_URL` environment variable, never in the file.
+    pub url: String,
+}
+
+/// `[insights]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct InsightsConfig {
+    /// Store declined questions (scrubbed of emails, phone and NHS numbers and links) for the
+    /// coverage report. Default false.
+    pub record_declined: bool,
+    /// Days a declined question is kept. Default 90.
+    pub retention_days: u32,
+    /// The report shows a declined question's words only when at least this many questions
+    /// share them. Default 3; at least 2.
+    pub min_group: usize,
+}
+
+impl Default for InsightsConfig {
+    fn default() -> Self {
+        InsightsConfig {
+            record_declined: false,
+            retention_days: 90,
+            min_group: 3,
+        }
+    }
+}
+
+/// `[limits]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Questions one person may ask in any rolling minute; 0 = no limit. Default 10. Distress
+    /// and help-seeking messages are never limited.
+    pub asks_per_minute: u32,
+    /// Commands that run at once under `serve`; others queue (their "thinking…" deferral is
+    /// still sent on time). 0 (default): the number of CPU cores.
+    pub workers: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            asks_per_minute: 10,
+            workers: 0,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// [`Self::workers`] with 0 resolved to the number of cores.
+    pub fn worker_count(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address for `/healthz` and `/metrics`, e.g. `127.0.0.1:9898`. Empty (default): off.
+    pub listen: String,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` (default) or `json` (one JSON object per line, for log collectors).
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// `[support]`: the trust's own contacts. Empty strings are left out of replies.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct SupportConfig {
     /// Name of the OH / health and wellbeing team.
@@ -82,7 +201,7 @@ information by the OHWB bot. Their name and message are not shared. Please make 
 team's support offer is easy to find.";
 
 /// `[crisis]`: the wording and numbers of the crisis reply. Defaults are for England.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct CrisisConfig {
     /// Title of the reply.
@@ -116,7 +235,7 @@ impl Default for CrisisConfig {
 
 /// `[roles]`: Discord role ids. Checked by the bot on every command, whatever Discord's own
 /// command permissions say.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RolesConfig {
     /// May post and remove resources.
@@ -126,7 +245,7 @@ pub struct RolesConfig {
 }
 
 /// `[resources]`
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ResourcesConfig {
     /// Accept `http://` links as well as `https://`. Default false.
@@ -134,7 +253,7 @@ pub struct ResourcesConfig {
 }
 
 /// `[index]`
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct IndexConfig {
     /// Reindex automatically when files under the corpus change (while serving). Default false.
@@ -161,7 +280,7 @@ impl Default for IndexConfig {
 }
 
 /// `[discord]`
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DiscordConfig {
     /// Name of the environment variable holding the bot token. Default `DISCORD_TOKEN`.
@@ -189,7 +308,7 @@ impl Default for DiscordConfig {
 }
 
 /// `[paths]`
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Paths {
     /// Markdown corpus directory. Default `corpus`.
@@ -212,7 +331,7 @@ impl Default for Paths {
 }
 
 /// `[answer]`
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnswerConfig {
     /// Citations per answer. Default 3.
@@ -243,9 +362,7 @@ impl Config {
         };
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
-                return Ok(Config::default())
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => String::new(),
             Err(e) => return Err(Error::io(&path, e)),
         };
         let mut config = Config::parse(&text).map_err(|message| Error::Config {
@@ -262,12 +379,35 @@ impl Config {
                 *p = base.join(&*p);
             }
         }
+        let env_error = |message| Error::Config {
+            path: PathBuf::from("(OHWB_ environment variables)"),
+            message,
+        };
+        let config = env::apply(config, std::env::vars()).map_err(env_error)?;
+        config.validate().map_err(env_error)?;
         Ok(config)
     }
 
     /// Parses and validates config text; the error says which key is wrong.
     pub fn parse(text: &str) -> std::result::Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        // Checked on the file only: the environment is where a password belongs.
+        if let Ok(url) = url::Url::parse(config.database.url.trim()) {
+            if url.password().is_some() {
+                return Err(
+                    "database.url must not hold a password: set the whole URL in the \
+                            OHWB_DATABASE_URL environment variable instead"
+                        .into(),
+                );
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values a type cannot: ranges, URLs, addresses.
+    fn validate(&self) -> std::result::Result<(), String> {
+        let config = self;
         if config.answer.top == 0 || config.answer.top > 10 {
             return Err("answer.top must be between 1 and 10".into());
         }
@@ -303,7 +443,38 @@ impl Config {
                 return Err("discord.proxy_url must be an http:// or https:// URL".into());
             }
         }
-        Ok(config)
+        if config.insights.retention_days == 0 {
+            return Err("insights.retention_days must be at least 1".into());
+        }
+        if config.insights.min_group < 2 {
+            return Err(
+                "insights.min_group must be at least 2, so no single question shows".into(),
+            );
+        }
+        let db = config.database.url.trim();
+        if !db.is_empty()
+            && !["sqlite:", "postgres://", "postgresql://"]
+                .iter()
+                .any(|p| db.starts_with(p))
+        {
+            return Err("database.url must start with sqlite: or postgres://".into());
+        }
+        if config.limits.workers > 1024 {
+            return Err("limits.workers must be at most 1024 (0 means one per core)".into());
+        }
+        if !config.http.listen.is_empty() {
+            config
+                .http
+                .listen
+                .parse::<std::net::SocketAddr>()
+                .map_err(|e| {
+                    format!(
+                        "http.listen `{}`: {e} (use an address and port, e.g. 127.0.0.1:9898)",
+                        config.http.listen
+                    )
+                })?;
+        }
+        Ok(())
     }
 }
 
@@ -321,7 +492,7 @@ mod tests {
 
     #[test]
     fn the_example_config_is_valid_and_shows_the_defaults() {
-        let example = include_str!("../config.example.toml");
+        let example = include_str!("../../config.example.toml");
         assert_eq!(Config::parse(example).unwrap(), Config::default());
     }
 
