@@ -28,18 +28,8 @@ use ohwb_bot::index::{self, SearchIndex};
 // Shared by every bench; each uses only part of it.
 #[allow(dead_code)]
 mod common;
-use common::{percentiles, prime_passage_vectors, raw_tantivy, synthetic_corpus, time};
+use common::{percentiles, prime_passage_vectors, raw_tantivy, synthetic_corpus, time, QUESTIONS};
 
-const QUESTIONS: &[&str] = &[
-    "How will occupational health services become easier to reach?",
-    "what are the four strategic drivers",
-    "What did the Boorman review find about sickness absence?",
-    "what is on the canteen menu today?",
-    "is there a multidisciplinary team model",
-    "who on the board is supposed to look out for staff welfare",
-    "what is growing ohwb together",
-    "how many recomendations did boorman make",
-];
 const RUNS: usize = 200;
 
 fn timed<T>(f: impl FnMut(usize) -> T) -> (f64, f64) {

@@ -32,7 +32,7 @@ use ohwb_bot::index;
 // Shared by every bench; each uses only part of it.
 #[allow(dead_code)]
 mod common;
-use common::{percentiles, prime_passage_vectors, synthetic_corpus};
+use common::{percentiles, prime_passage_vectors, synthetic_corpus, QUESTIONS};
 
 #[allow(dead_code)]
 #[path = "../tests/integration/fake_discord.rs"]
@@ -40,16 +40,6 @@ mod fake_discord;
 use fake_discord::{FakeDiscord, Interaction};
 
 const BURST: usize = 500;
-const QUESTIONS: &[&str] = &[
-    "How will occupational health services become easier to reach?",
-    "what are the four strategic drivers",
-    "What did the Boorman review find about sickness absence?",
-    "what is on the canteen menu today?",
-    "is there a multidisciplinary team model",
-    "who on the board is supposed to look out for staff welfare",
-    "what is growing ohwb together",
-    "how many recomendations did boorman make",
-];
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0

@@ -12,6 +12,19 @@ use tantivy::{doc, Index};
 
 use ohwb_bot::embed::{Embedder, DIM};
 
+/// Questions the answer and burst benchmarks cycle through: paraphrases, a typo, one out of
+/// scope.
+pub const QUESTIONS: &[&str] = &[
+    "How will occupational health services become easier to reach?",
+    "what are the four strategic drivers",
+    "What did the Boorman review find about sickness absence?",
+    "what is on the canteen menu today?",
+    "is there a multidisciplinary team model",
+    "who on the board is supposed to look out for staff welfare",
+    "what is growing ohwb together",
+    "how many recomendations did boorman make",
+];
+
 /// The median and the 99th percentile of `samples`, in milliseconds.
 pub fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();

@@ -246,17 +246,21 @@ fn without_mentions(text: &str) -> String {
         .join(" ")
 }
 
+/// The name a person shows in the server: their nickname, else their display name, else
+/// their user name.
+fn display_name(member: Option<&serenity::all::Member>, user: &serenity::all::User) -> String {
+    member
+        .and_then(|m| m.nick.clone())
+        .or_else(|| user.global_name.clone())
+        .unwrap_or_else(|| user.name.clone())
+}
+
 /// The command layer's view of an interaction: roles and a display name, no ids.
 fn invocation(cmd: &CommandInteraction) -> Invocation {
     let mut options = std::collections::BTreeMap::new();
     let mut subcommand = None;
     option_values(&cmd.data.options, &mut options, &mut subcommand);
-    let name = cmd
-        .member
-        .as_ref()
-        .and_then(|m| m.nick.clone())
-        .or_else(|| cmd.user.global_name.clone())
-        .unwrap_or_else(|| cmd.user.name.clone());
+    let name = display_name(cmd.member.as_deref(), &cmd.user);
     Invocation {
         command: cmd.data.name.clone(),
         subcommand,
@@ -490,12 +494,7 @@ impl Handler {
             }
             None => return,
         };
-        let name = c
-            .member
-            .as_ref()
-            .and_then(|m| m.nick.clone())
-            .or_else(|| c.user.global_name.clone())
-            .unwrap_or_else(|| c.user.name.clone());
+        let name = display_name(c.member.as_ref(), &c.user);
         let inv = Invocation {
             command: command.into(),
             subcommand: None,
