@@ -18,7 +18,7 @@ use ohwb_bot::commands::Bot;
 use ohwb_bot::config::{Config, LogFormat};
 use ohwb_bot::embed::Embedder;
 use ohwb_bot::index::{self, Freshness, SearchIndex};
-use ohwb_bot::{commands, console, corpus, discord, resources};
+use ohwb_bot::{commands, console, corpus, resources};
 use std::sync::Arc;
 
 /// `println!` that returns a write error (a closed pipe, a full disk) instead of panicking:
@@ -104,8 +104,12 @@ enum Command {
         #[command(subcommand)]
         action: ResourceAction,
     },
-    /// Connect to Discord and serve the slash commands (token from the environment).
+    /// Connect to Discord and serve the slash commands (token from the environment): over the
+    /// gateway, the HTTP interactions endpoint, or both (`[discord] mode`).
     Serve,
+    /// Register the slash commands with Discord over REST, without connecting a gateway (for
+    /// `[discord] mode = "http"`; needs `[discord] application_id` and the token).
+    Register,
     /// Run the chat commands locally: type lines such as `/ask what is OHWB?` or `/sources`.
     Console,
     /// Replies per day, the passages voted "not helpful" most, and what declined questions
@@ -475,7 +479,11 @@ fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Resource { action } => resource(settings, action),
-        Command::Serve => serve(settings),
+        Command::Serve => {
+            let config = settings.config.clone();
+            crate::serve::run(&config, || open_bot(settings))
+        }
+        Command::Register => crate::serve::register(&settings.config),
         Command::Console => {
             let bot = open_bot(settings)?;
             if std::io::stdin().is_terminal() {
@@ -639,103 +647,6 @@ fn open_bot(settings: Settings) -> Result<Bot> {
     config.paths.index = settings.index;
     let index_dir = config.paths.index.clone();
     Bot::open(config).with_context(|| format!("cannot open the index in {}", index_dir.display()))
-}
-
-fn serve(settings: Settings) -> Result<ExitCode> {
-    let discord_cfg = settings.config.discord.clone();
-    let var = discord_cfg.token_env.clone();
-    let token = match std::env::var(&var) {
-        Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
-        _ => bail!(
-            "the environment variable {var} is not set: put the bot token from the Discord \
-             developer portal there (it is read from the environment only, never from a file)"
-        ),
-    };
-    let watch = settings.config.index.clone();
-    let workers = settings.config.limits.worker_count();
-    // Bound before anything slow, so a taken port is reported at once, naming the setting.
-    let monitor = match settings.config.http.listen.as_str() {
-        "" => None,
-        addr => Some(
-            std::net::TcpListener::bind(addr)
-                .and_then(|l| l.set_nonblocking(true).map(|()| l))
-                .with_context(|| format!("http.listen {addr}: cannot listen there"))?,
-        ),
-    };
-    let bot = std::sync::Arc::new(open_bot(settings)?);
-    let gateway = Arc::new(ohwb_bot::metrics::Gateway::default());
-    let stop_watcher = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watcher = watch.watch.then(|| {
-        tracing::info!(
-            interval_ms = watch.watch_interval_ms,
-            "watching the corpus for changes"
-        );
-        bot.spawn_watcher(
-            std::time::Duration::from_millis(watch.watch_interval_ms),
-            stop_watcher.clone(),
-        )
-    });
-    let conn = discord::Connection {
-        token,
-        proxy_url: discord_cfg.proxy_url,
-        guild_ids: discord_cfg.guild_ids,
-        defer_after: std::time::Duration::from_millis(discord_cfg.defer_after_ms),
-        gateway: gateway.clone(),
-        workers,
-    };
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let result = runtime.block_on(async move {
-        let (stop_monitor, stopped) = tokio::sync::oneshot::channel::<()>();
-        let monitor = match monitor {
-            Some(listener) => {
-                let listener = tokio::net::TcpListener::from_std(listener)?;
-                tracing::info!(addr = %listener.local_addr()?, "serving /healthz and /metrics");
-                let stopped = async {
-                    let _ = stopped.await;
-                };
-                let server = ohwb_bot::http::serve(listener, bot.clone(), Some(gateway), stopped);
-                Some(tokio::spawn(server))
-            }
-            None => None,
-        };
-        let result = discord::run(bot, conn, shutdown_signal()).await;
-        let _ = stop_monitor.send(());
-        if let Some(m) = monitor {
-            if let Ok(Err(e)) = m.await {
-                tracing::warn!(error = %e, "the monitoring endpoint stopped with an error");
-            }
-        }
-        anyhow::Ok(result?)
-    });
-    stop_watcher.store(true, std::sync::atomic::Ordering::Relaxed);
-    if let Some(w) = watcher {
-        w.thread().unpark();
-        let _ = w.join();
-    }
-    result?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Completes on Ctrl-C or SIGTERM (what systemd and container runtimes send).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
 }
 
 fn p_with_dir(dir: &std::path::Path, p: &corpus::Problem) -> String {

@@ -1,4 +1,6 @@
-//! The monitoring front end: `GET /healthz` and `GET /metrics` on `[http] listen`.
+//! The HTTP server on `[http] listen`: the monitoring endpoints `GET /healthz` and
+//! `GET /metrics` (here), and whatever routes a chat front end adds (Discord's interactions
+//! endpoint, `discord::interactions`).
 //!
 //! Invariants:
 //! - Read-only: nothing here changes the bot, so an unauthenticated endpoint on a monitoring
@@ -36,14 +38,14 @@ pub fn router(bot: Arc<Bot>, gateway: Option<Arc<Gateway>>) -> Router {
         .with_state(Shared { bot, gateway })
 }
 
-/// Serves the endpoints on `listener` until `shutdown` completes.
+/// Serves `routes` ([`router`], and any a chat front end adds, such as Discord's
+/// interactions endpoint) on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    bot: Arc<Bot>,
-    gateway: Option<Arc<Gateway>>,
+    routes: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(bot, gateway))
+    axum::serve(listener, routes)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -294,6 +294,27 @@ pub struct DiscordConfig {
     /// How long a command may run before the bot defers its reply (Discord allows 3 s in
     /// all). 0 defers every reply first. Default 1500.
     pub defer_after_ms: u64,
+    /// How `serve` receives interactions: `gateway` (default, a WebSocket to Discord), `http`
+    /// (Discord posts them to `/discord/interactions` on `[http] listen`), or `both`.
+    pub mode: DiscordMode,
+    /// The application's public key (hex, from the developer portal), which signs every
+    /// interaction Discord posts in `http` mode. Not a secret.
+    pub public_key: String,
+    /// The application id, for `ohwb-bot register` (the portal's General Information page).
+    pub application_id: u64,
+}
+
+/// How `serve` receives Discord interactions.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DiscordMode {
+    /// A gateway WebSocket connection (one instance).
+    #[default]
+    Gateway,
+    /// Discord's outgoing webhooks to `/discord/interactions` (any number of instances).
+    Http,
+    /// Both at once.
+    Both,
 }
 
 impl Default for DiscordConfig {
@@ -303,6 +324,9 @@ impl Default for DiscordConfig {
             guild_ids: Vec::new(),
             proxy_url: String::new(),
             defer_after_ms: 1500,
+            mode: DiscordMode::Gateway,
+            public_key: String::new(),
+            application_id: 0,
         }
     }
 }
@@ -441,6 +465,23 @@ impl Config {
                 .map_err(|e| format!("discord.proxy_url: {e}"))?;
             if !matches!(url.scheme(), "http" | "https") {
                 return Err("discord.proxy_url must be an http:// or https:// URL".into());
+            }
+        }
+        if config.discord.mode != DiscordMode::Gateway {
+            let key = config.discord.public_key.trim();
+            if key.len() != 64 || !key.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(
+                    "discord.public_key must be the application's public key (64 hex \
+                            digits) when discord.mode is http or both"
+                        .into(),
+                );
+            }
+            if config.http.listen.is_empty() {
+                return Err(
+                    "discord.mode http or both needs http.listen (the address Discord's \
+                            interactions endpoint URL reaches)"
+                        .into(),
+                );
             }
         }
         if config.insights.retention_days == 0 {

@@ -248,7 +248,7 @@ impl Interaction {
         self
     }
 
-    fn to_json(&self, id: u64) -> Value {
+    pub fn to_json(&self, id: u64) -> Value {
         let user = json!({"id": USER_ID, "username": "staff-member", "discriminator": "0", "global_name": "Staff Member", "avatar": null});
         let mut v = json!({
             "id": id.to_string(),

@@ -24,9 +24,11 @@ mod hybrid;
 mod index;
 /// `ingest` on every fixture (PDF, HTML, DOCX, text, bad files); pages in citations.
 mod ingest;
+/// Discord's HTTP interactions mode: signatures, PING, answers in the body, deferral, register.
+mod interactions;
 /// The monitoring endpoints (`/healthz`, `/metrics`), the rate limit and environment overrides,
 /// through the real `serve` binary.
-mod monitoring;
+pub mod monitoring;
 /// Provenance: the claims table (each fact cites the page that states it), unsourced
 /// paragraphs refused, review dates.
 mod provenance;

@@ -14,7 +14,16 @@ use ohwb_bot::commands::Bot;
 use ohwb_bot::metrics::Gateway;
 
 /// A plain HTTP/1.1 GET: (status code, body).
-async fn get(addr: &str, path: &str) -> (u16, String) {
+pub async fn get(addr: &str, path: &str) -> (u16, String) {
+    request(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+    .await
+}
+
+/// Sends a raw HTTP/1.1 request (with `Connection: close`): (status code, body).
+pub async fn request(addr: &str, raw: &str) -> (u16, String) {
     let mut stream = tokio::time::timeout(PATIENCE, async {
         loop {
             // The server may still be starting: it binds before the index opens, but accepts
@@ -27,8 +36,7 @@ async fn get(addr: &str, path: &str) -> (u16, String) {
     })
     .await
     .expect("the endpoint accepts connections");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(raw.as_bytes()).await.unwrap();
     let mut response = String::new();
     tokio::time::timeout(PATIENCE, stream.read_to_string(&mut response))
         .await
@@ -47,7 +55,7 @@ async fn get(addr: &str, path: &str) -> (u16, String) {
 }
 
 /// A loopback address with a free port.
-fn free_addr() -> String {
+pub fn free_addr() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().to_string()
 }
@@ -140,8 +148,7 @@ async fn healthz_is_unavailable_while_the_gateway_is_down() {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(ohwb_bot::http::serve(
         listener,
-        bot,
-        Some(gateway.clone()),
+        ohwb_bot::http::router(bot, Some(gateway.clone())),
         async {
             let _ = stopped.await;
         },
