@@ -59,11 +59,7 @@ impl PartialDate {
 
     /// Today in UTC, to the day.
     pub fn today() -> PartialDate {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+        let (y, m, d) = civil_from_days(today_days());
         PartialDate {
             year: y.clamp(0, 9999) as u32,
             month: Some(m),
@@ -133,6 +129,15 @@ fn days_in_month(year: u32, month: u32) -> u32 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
+}
+
+/// Today (UTC) as days since 1970-01-01.
+pub(crate) fn today_days() -> i64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    (secs / 86_400) as i64
 }
 
 /// Days since 1970-01-01 to (year, month, day); Howard Hinnant's algorithm.

@@ -111,22 +111,14 @@ fn on<T: Send + 'static>(
 
 /// Today in UTC as `YYYY-MM-DD`, `days_ago` days back.
 pub fn day(days_ago: u32) -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    let (y, m, d) = crate::dates::civil_from_days((secs / 86_400) as i64 - days_ago as i64);
+    let (y, m, d) = crate::dates::civil_from_days(crate::dates::today_days() - days_ago as i64);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// A new random id (32 hex characters), for answers, offers and declined questions.
+/// A new random id (32 hex characters: 128 bits from the OS's `/dev/urandom`, or from the
+/// standard library's randomly keyed hasher where that is missing), for answers, offers,
+/// declined questions and the install's salt.
 pub fn new_id() -> String {
-    random_hex()
-}
-
-/// 128 random bits as hex, from the OS (`/dev/urandom`), or from the standard library's
-/// randomly keyed hasher where that is missing.
-fn random_hex() -> String {
     use std::io::Read;
     let mut bytes = [0u8; 16];
     let from_os = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
@@ -189,7 +181,7 @@ impl Store {
             }
             migrate::run(&pool).await?;
             sqlx::query("INSERT INTO ohwb_meta (key, value) VALUES ('salt', $1) ON CONFLICT (key) DO NOTHING")
-                .bind(random_hex())
+                .bind(new_id())
                 .execute(&pool)
                 .await?;
             let salt: String = sqlx::query("SELECT value FROM ohwb_meta WHERE key = 'salt'")
@@ -259,7 +251,7 @@ impl Store {
     /// Remembers an answer that cited `passages`, for votes on it; returns its id (what a
     /// feedback button carries).
     pub fn record_answer(&self, passages: &[String]) -> Result<String> {
-        let (pool, id, passages) = (self.pool.clone(), random_hex(), passages.join(" "));
+        let (pool, id, passages) = (self.pool.clone(), new_id(), passages.join(" "));
         self.run(async move {
             sqlx::query("INSERT INTO ohwb_answers (answer_id, day, passages) VALUES ($1, $2, $3)")
                 .bind(&id)
@@ -318,7 +310,7 @@ impl Store {
         let pool = self.pool.clone();
         self.run(async move {
             sqlx::query("INSERT INTO ohwb_declined (id, day, question) VALUES ($1, $2, $3)")
-                .bind(random_hex())
+                .bind(new_id())
                 .bind(day(0))
                 .bind(scrubbed)
                 .execute(&pool)

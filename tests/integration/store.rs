@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::common::real_config;
+use crate::common::{json_output, real_config};
 use crate::discord::start;
 use crate::fake_discord::{Interaction, GUILD_ID, USER_ID};
 use ohwb_bot::commands::{Bot, Caller, Invocation};
@@ -248,18 +248,12 @@ fn the_report_is_for_admins_and_the_cli_prints_it() {
         r.plain_text()
     );
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
-        .args(["report", "--json", "--index"])
-        .arg(&c.paths.index)
-        .env("OHWB_DATABASE_URL", url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = json_output(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
+            .args(["report", "--json", "--index"])
+            .arg(&c.paths.index)
+            .env("OHWB_DATABASE_URL", url),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["totals"]["answered"], 1, "{v}");
     assert_eq!(v["min_group"], 3);
 }
