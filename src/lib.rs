@@ -68,6 +68,7 @@ pub mod safety;
 pub mod scope;
 pub mod sections;
 pub mod store;
+pub mod teams;
 mod testing;
 mod text;
 pub mod vectors;

@@ -1,11 +1,12 @@
 //! `ohwb-bot serve` and `ohwb-bot register`: wires the bot to Discord (gateway, HTTP
-//! interactions endpoint, or both), the HTTP server and the corpus watcher, and stops them all
-//! on SIGTERM or Ctrl-C.
+//! interactions endpoint, or both) and Microsoft Teams, the HTTP server and the corpus watcher,
+//! and stops them all on SIGTERM or Ctrl-C.
 //!
 //! Invariants:
 //! - Everything that can be refused is refused before the slow start (the token, the public
 //!   key, the listen address), naming the setting.
-//! - The token is read from the environment only and handed to the Discord layer; never logged.
+//! - The Discord token and the Teams secret are read from the environment only and handed to
+//!   their front ends; never logged.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use anyhow::{bail, Context, Result};
 use ohwb_bot::commands::Bot;
 use ohwb_bot::config::{Config, DiscordMode};
 use ohwb_bot::discord::{self, interactions::Endpoint};
+use ohwb_bot::teams;
 
 /// The token from the environment variable `[discord] token_env` names.
 fn token(config: &Config) -> Result<String> {
@@ -41,10 +43,34 @@ fn connection(config: &Config, token: String) -> discord::Connection {
     }
 }
 
+/// The Teams app secret from the environment variable `[teams] secret_env` names.
+fn teams_secret(config: &Config) -> Result<String> {
+    let var = &config.teams.secret_env;
+    match std::env::var(var) {
+        Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+        _ => bail!(
+            "the environment variable {var} is not set: put the Azure Bot's client secret there \
+             (it is read from the environment only, never from a file)"
+        ),
+    }
+}
+
 /// `serve`: `open` opens the bot (building the index when needed).
 pub fn run(config: &Config, open: impl FnOnce() -> Result<Bot>) -> Result<ExitCode> {
-    let conn = connection(config, token(config)?);
     let mode = config.discord.mode;
+    if mode == DiscordMode::Off && !config.teams.enabled() {
+        bail!("nothing to serve: discord.mode is off and teams.app_id is not set");
+    }
+    // With Discord off there is no token to read; the connection is then only settings.
+    let token = match mode {
+        DiscordMode::Off => String::new(),
+        _ => token(config)?,
+    };
+    let conn = connection(config, token);
+    let teams_secret = match config.teams.enabled() {
+        true => Some(teams_secret(config)?),
+        false => None,
+    };
     // Bound before anything slow, so a taken port is reported at once, naming the setting.
     let listener = match config.http.listen.as_str() {
         "" => None,
@@ -55,8 +81,15 @@ pub fn run(config: &Config, open: impl FnOnce() -> Result<Bot>) -> Result<ExitCo
         ),
     };
     let bot = Arc::new(open()?);
+    let teams = match teams_secret {
+        Some(secret) => Some(Arc::new(
+            teams::Endpoint::new(bot.clone(), &config.teams, secret, conn.workers)
+                .context("teams")?,
+        )),
+        None => None,
+    };
     let endpoint = match mode {
-        DiscordMode::Gateway => None,
+        DiscordMode::Gateway | DiscordMode::Off => None,
         DiscordMode::Http | DiscordMode::Both => Some(Arc::new(
             Endpoint::new(bot.clone(), &conn, &config.discord.public_key)
                 .context("discord.public_key")?,
@@ -74,7 +107,8 @@ pub fn run(config: &Config, open: impl FnOnce() -> Result<Bot>) -> Result<ExitCo
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let result = runtime.block_on(async move {
         let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
-        let gateway = (mode != DiscordMode::Http).then(|| conn.gateway.clone());
+        let gateway =
+            matches!(mode, DiscordMode::Gateway | DiscordMode::Both).then(|| conn.gateway.clone());
         let server = match listener {
             Some(listener) => {
                 let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -86,6 +120,10 @@ pub fn run(config: &Config, open: impl FnOnce() -> Result<Bot>) -> Result<ExitCo
                         "serving Discord interactions over HTTP"
                     );
                 }
+                if let Some(t) = teams {
+                    routes = routes.merge(t.router());
+                    tracing::info!(path = teams::PATH, "serving Microsoft Teams activities");
+                }
                 tracing::info!(addr = %listener.local_addr()?, "serving /healthz and /metrics");
                 let stopped = async {
                     let _ = stopped.await;
@@ -96,7 +134,7 @@ pub fn run(config: &Config, open: impl FnOnce() -> Result<Bot>) -> Result<ExitCo
             }
             None => None,
         };
-        let result = if mode == DiscordMode::Http {
+        let result = if matches!(mode, DiscordMode::Http | DiscordMode::Off) {
             shutdown_signal().await;
             tracing::info!("shutting down");
             Ok(())

@@ -41,6 +41,31 @@ pub use insights::report_reply;
 pub use specs::{specs, CommandSpec, OptionKind, OptionSpec, MAX_QUESTION_CHARS};
 pub use support::{crisis_reply, escalation_notice, support_first, SUPPORT_DOC};
 
+/// A short id that ties a user-facing error to its log line (front ends log it with the
+/// failure and show it in [`error_reply`]).
+pub fn reference_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    format!("{:08x}", h.finish() as u32)
+}
+
+/// What a person sees when a command failed inside the bot: an apology and `reference`.
+pub fn error_reply(reference: &str) -> Reply {
+    Reply::private(
+        Tone::Error,
+        Rich::plain(format!(
+            "Sorry, something went wrong on my side. Please try again in a minute. \
+             If it keeps happening, tell your admin the reference {reference}."
+        )),
+    )
+}
+
 /// An option value as given by the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {

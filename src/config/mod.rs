@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 mod env;
+mod teams;
 pub use env::PREFIX as ENV_PREFIX;
+pub use teams::TeamsConfig;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -49,6 +51,8 @@ pub struct Config {
     pub insights: InsightsConfig,
     /// Sending unanswered questions to the OH team.
     pub escalation: EscalationConfig,
+    /// Microsoft Teams.
+    pub teams: TeamsConfig,
 }
 
 /// `[escalation]`
@@ -315,6 +319,8 @@ pub enum DiscordMode {
     Http,
     /// Both at once.
     Both,
+    /// No Discord at all (another front end, such as Teams, serves).
+    Off,
 }
 
 impl Default for DiscordConfig {
@@ -467,7 +473,7 @@ impl Config {
                 return Err("discord.proxy_url must be an http:// or https:// URL".into());
             }
         }
-        if config.discord.mode != DiscordMode::Gateway {
+        if matches!(config.discord.mode, DiscordMode::Http | DiscordMode::Both) {
             let key = config.discord.public_key.trim();
             if key.len() != 64 || !key.chars().all(|c| c.is_ascii_hexdigit()) {
                 return Err(
@@ -500,6 +506,7 @@ impl Config {
         {
             return Err("database.url must start with sqlite: or postgres://".into());
         }
+        config.teams.validate(&config.http.listen)?;
         if config.limits.workers > 1024 {
             return Err("limits.workers must be at most 1024 (0 means one per core)".into());
         }

@@ -26,7 +26,7 @@ use serenity::all::{
 };
 
 use super::{render, translate};
-use crate::commands::{Bot, Invocation};
+use crate::commands::{error_reply, reference_id, Bot, Invocation};
 use crate::reply::{Reply, Rich, Tone};
 
 /// Sends an interaction's first response, once.
@@ -52,29 +52,6 @@ pub(super) struct Flow {
     pub defer_after: Duration,
     /// Commands running at once (the rest queue here, in arrival order).
     pub workers: Arc<tokio::sync::Semaphore>,
-}
-
-/// A short id that ties a user-facing error to its log line.
-fn reference_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    format!("{:08x}", h.finish() as u32)
-}
-
-fn error_reply(reference: &str) -> Reply {
-    Reply::private(
-        Tone::Error,
-        Rich::plain(format!(
-            "Sorry, something went wrong on my side. Please try again in a minute. \
-             If it keeps happening, tell your admin the reference {reference}."
-        )),
-    )
 }
 
 impl Flow {

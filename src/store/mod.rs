@@ -97,6 +97,45 @@ impl Drop for Store {
 
 /// Runs `f` on `runtime` and waits for its result on a channel (not `block_on`, which panics
 /// when the caller is itself inside a runtime).
+/// Connects, migrates and reads the install's salt (creating it on first use).
+async fn connect(url: &str, postgres: bool) -> Result<(AnyPool, String)> {
+    let pool = AnyPoolOptions::new()
+        // SQLite allows one writer: one connection avoids "database is locked".
+        .max_connections(if postgres { 5 } else { 1 })
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await?;
+    if !postgres {
+        sqlx::query("PRAGMA busy_timeout = 5000")
+            .execute(&pool)
+            .await?;
+        // Writes survive a crash once committed, without waiting on every fsync.
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&pool)
+            .await?;
+    }
+    migrate::run(&pool).await?;
+    sqlx::query(
+        "INSERT INTO ohwb_meta (key, value) VALUES ('salt', $1) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(new_id())
+    .execute(&pool)
+    .await?;
+    let salt: String = sqlx::query("SELECT value FROM ohwb_meta WHERE key = 'salt'")
+        .fetch_one(&pool)
+        .await?
+        .try_get(0)?;
+    Ok((pool, salt))
+}
+
+/// SQLite's "database is locked" / "table is locked" (SQLITE_BUSY, SQLITE_LOCKED).
+fn busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("5" | "6" | "517")),
+        _ => false,
+    }
+}
+
 fn on<T: Send + 'static>(
     runtime: Option<&tokio::runtime::Runtime>,
     f: impl std::future::Future<Output = Result<T>> + Send + 'static,
@@ -164,31 +203,22 @@ impl Store {
             .map_err(StoreError::Runtime)?;
         sqlx::any::install_default_drivers();
         let opened = on(Some(&runtime), async move {
-            let pool = AnyPoolOptions::new()
-                // SQLite allows one writer: one connection avoids "database is locked".
-                .max_connections(if postgres { 5 } else { 1 })
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(&url)
-                .await?;
-            if !postgres {
-                // Writes survive a crash once committed, without waiting on every fsync.
-                sqlx::query("PRAGMA journal_mode = WAL")
-                    .execute(&pool)
-                    .await?;
-                sqlx::query("PRAGMA busy_timeout = 5000")
-                    .execute(&pool)
-                    .await?;
+            // Two processes opening a new SQLite file together (two `ask`s, or `serve` and a
+            // report) race to create it and switch it to WAL; the loser is told "database is
+            // locked" at once, whatever the busy timeout. The first open is retried briefly.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut pause = Duration::from_millis(20);
+            loop {
+                match connect(&url, postgres).await {
+                    Err(StoreError::Sql(e))
+                        if !postgres && busy(&e) && Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_millis(500));
+                    }
+                    other => return other,
+                }
             }
-            migrate::run(&pool).await?;
-            sqlx::query("INSERT INTO ohwb_meta (key, value) VALUES ('salt', $1) ON CONFLICT (key) DO NOTHING")
-                .bind(new_id())
-                .execute(&pool)
-                .await?;
-            let salt: String = sqlx::query("SELECT value FROM ohwb_meta WHERE key = 'salt'")
-                .fetch_one(&pool)
-                .await?
-                .try_get(0)?;
-            Ok((pool, salt))
         });
         let (pool, salt) = match opened {
             Ok(v) => v,

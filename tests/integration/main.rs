@@ -14,6 +14,8 @@ mod discord;
 mod eval;
 /// A fake Discord (REST + gateway) on 127.0.0.1, reusable by any test that drives the bot.
 mod fake_discord;
+/// A fake Bot Framework (OpenID metadata, keys, token endpoint, connector) on 127.0.0.1.
+mod fake_teams;
 /// Property tests over every reader of outside input (bounded cases; `OHWB_FUZZ_CASES`).
 mod fuzz;
 /// Hostile input, one table row per defect of the hostile test pass.
@@ -41,3 +43,5 @@ mod safety;
 mod store;
 /// Distress and help-seeking: crisis signposting first, local contacts first, privacy.
 mod support;
+/// Microsoft Teams through the real `serve` binary and the fake Bot Framework.
+mod teams;
