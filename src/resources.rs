@@ -422,6 +422,73 @@ pub fn add(
     })
 }
 
+/// Whether `id` can name a posted resource's file: a non-empty slug of lower-case letters,
+/// digits and dashes (never a path).
+fn is_plain_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 200
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// The stored file of the posted resource `id`, to share with other instances.
+pub fn file_text(corpus_dir: &Path, id: &str) -> Result<String, ResourceError> {
+    if !is_plain_id(id) {
+        return Err(ResourceError::NotFound(crate::text::truncate_words(
+            id, 100,
+        )));
+    }
+    let path = posted_dir(corpus_dir).join(format!("{id}.md"));
+    std::fs::read_to_string(&path)
+        .map_err(|e| ResourceError::Io(format!("{}: {e}", path.display())))
+}
+
+/// Makes this corpus's copy of a resource another instance shared match it: writes `text` as
+/// `<id>.md` when the file is missing or differs, or deletes the file when `text` is `None`.
+/// Returns whether anything changed. What comes from the database is checked like a post: the
+/// id must be a plain slug and the text must read back as a resource document.
+pub fn apply_shared(
+    corpus_dir: &Path,
+    id: &str,
+    text: Option<&str>,
+) -> Result<bool, ResourceError> {
+    if !is_plain_id(id) {
+        return Err(ResourceError::Invalid(format!(
+            "a shared resource has an id that is not a plain name: {}",
+            crate::text::truncate_words(id, 100)
+        )));
+    }
+    let dir = posted_dir(corpus_dir);
+    let _lock = lock(&dir)?;
+    let name = format!("{id}.md");
+    let path = dir.join(&name);
+    let current = std::fs::read_to_string(&path).ok();
+    match text {
+        None if current.is_none() => Ok(false),
+        None => {
+            std::fs::remove_file(&path)
+                .map_err(|e| ResourceError::Io(format!("{}: {e}", path.display())))?;
+            crate::fsutil::sync_dir(&dir);
+            Ok(true)
+        }
+        Some(t) if current.as_deref() == Some(t) => Ok(false),
+        Some(t) => {
+            let rel = Path::new(POSTED_DIR).join(&name);
+            match corpus::parse_document(&rel, t.as_bytes()) {
+                Ok(doc) if doc.meta.kind == Kind::Resource => {}
+                _ => {
+                    return Err(ResourceError::Invalid(format!(
+                        "the shared resource {id} is not a valid resource document"
+                    )))
+                }
+            }
+            write_atomically(&dir, &name, t.as_bytes())?;
+            Ok(true)
+        }
+    }
+}
+
 /// Deletes a posted resource by id. Does not reindex.
 pub fn remove(corpus_dir: &Path, id: &str) -> Result<Resource, ResourceError> {
     let dir = posted_dir(corpus_dir);

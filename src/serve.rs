@@ -104,6 +104,14 @@ pub fn run(config: &Config, open: impl FnOnce() -> Result<Bot>) -> Result<ExitCo
         );
         bot.spawn_watcher(every, stop_watcher.clone())
     });
+    // With a shared database, changes made on the other instances are caught up with here.
+    let syncer = bot.is_shared().then(|| {
+        tracing::info!(
+            every_ms = ohwb_bot::commands::SYNC_EVERY.as_millis() as u64,
+            "sharing posted resources and reindexes with the other instances"
+        );
+        bot.spawn_syncer(stop_watcher.clone())
+    });
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let result = runtime.block_on(async move {
         let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -150,7 +158,7 @@ pub fn run(config: &Config, open: impl FnOnce() -> Result<Bot>) -> Result<ExitCo
         anyhow::Ok(result?)
     });
     stop_watcher.store(true, std::sync::atomic::Ordering::Relaxed);
-    if let Some(w) = watcher {
+    for w in [watcher, syncer].into_iter().flatten() {
         w.thread().unpark();
         let _ = w.join();
     }

@@ -135,7 +135,18 @@ impl Bot {
         if let Some(r) = self.refuse(&inv.caller, Need::Admin, "Reindexing") {
             return r;
         }
-        reindex_reply(self.reindex())
+        let outcome = self.reindex();
+        let done = matches!(outcome, ReindexOutcome::Done(_));
+        let mut reply = reindex_reply(outcome);
+        if done {
+            if let Some(problem) = self.share_reindex() {
+                reply.fields.push(Field {
+                    name: "Other instances".into(),
+                    value: Rich::plain(problem),
+                });
+            }
+        }
+        reply
     }
 
     fn policy(&self) -> Policy {
@@ -160,6 +171,7 @@ impl Bot {
             Err(e) => return resource_error(e),
         };
         tracing::info!(id = %saved.id, "resource posted");
+        let unshared = self.share_posted(&saved.id);
         let preview = Rich::plain(format!("[1] {} › Summary\n", saved.title))
             .link("Open the link", saved.url.clone());
         let mut fields = vec![Field {
@@ -180,6 +192,12 @@ impl Bot {
                     .text(", but the index could not be rebuilt, so answers cannot cite it yet.")
             }
         };
+        if let Some(problem) = unshared {
+            fields.push(Field {
+                name: "Other instances".into(),
+                value: Rich::plain(problem),
+            });
+        }
         Reply {
             title: Some("Resource saved".into()),
             fields,
@@ -197,6 +215,7 @@ impl Bot {
             Err(e) => return resource_error(e),
         };
         tracing::info!(id = %removed.id, "resource removed");
+        let unshared = self.share_removed(&removed.id);
         let tail = match self.reindex_wait() {
             ReindexOutcome::Done(_) => " Answers no longer cite it.".to_string(),
             other => format!(
@@ -211,6 +230,12 @@ impl Bot {
                 .text(format!(" ({}).{tail}", removed.title)),
         );
         r.title = Some("Resource removed".into());
+        if let Some(problem) = unshared {
+            r.fields.push(Field {
+                name: "Other instances".into(),
+                value: Rich::plain(problem),
+            });
+        }
         r
     }
 

@@ -17,6 +17,7 @@ mod forward;
 mod insights;
 mod specs;
 mod support;
+mod sync;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -40,6 +41,7 @@ pub use ask::{answer_reply, citation_details, citation_name};
 pub use insights::report_reply;
 pub use specs::{specs, CommandSpec, OptionKind, OptionSpec, MAX_QUESTION_CHARS};
 pub use support::{crisis_reply, escalation_notice, support_first, SUPPORT_DOC};
+pub use sync::{SyncState, SYNC_EVERY};
 
 /// A short id that ties a user-facing error to its log line (front ends log it with the
 /// failure and show it in [`error_reply`]).
@@ -282,6 +284,8 @@ pub struct Bot {
     store: Store,
     /// Declined questions their askers may still send to the OH team.
     offers: forward::Offers,
+    /// The highest shared generation this instance raised itself (`sync.rs`).
+    own_generation: std::sync::atomic::AtomicI64,
 }
 
 /// How often a served index checks whether another process (`ohwb-bot index`) replaced it.
@@ -312,6 +316,7 @@ impl Bot {
             limiter: RateLimiter::new(config.limits.asks_per_minute),
             store: Store::open(&config.database, &config.insights, &index_dir)?,
             offers: Default::default(),
+            own_generation: Default::default(),
             config,
         })
     }

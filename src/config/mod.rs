@@ -73,6 +73,18 @@ pub struct DatabaseConfig {
     /// or `postgres://user@host/db` for several instances sharing one database. A password
     /// goes in the `OHWB_DATABASE_URL` environment variable, never in the file.
     pub url: String,
+    /// Share posted resources and reindexes with every other instance that uses this database
+    /// (each polls it every second). Always on for PostgreSQL; set it for a SQLite file that
+    /// several processes on one host use. Default false.
+    pub shared: bool,
+}
+
+impl DatabaseConfig {
+    /// Whether instances share posted resources and reindexes through the database.
+    pub fn is_shared(&self) -> bool {
+        let url = self.url.trim();
+        self.shared || url.starts_with("postgres://") || url.starts_with("postgresql://")
+    }
 }
 
 /// `[insights]`

@@ -7,7 +7,10 @@ use sqlx::AnyPool;
 use sqlx::Row;
 
 /// (version, SQL) in order.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_shared.sql")),
+];
 
 /// Applies every migration the database has not had yet.
 pub(super) async fn run(pool: &AnyPool) -> Result<(), sqlx::Error> {

@@ -22,6 +22,8 @@
 mod migrate;
 mod report;
 pub mod scrub;
+mod shared;
+pub use shared::SharedResource;
 
 use std::path::Path;
 use std::sync::Mutex;

@@ -10,15 +10,15 @@ use crate::common::real_config;
 use crate::fake_discord::{FakeDiscord, Interaction, APP_ID, GUILD_ID};
 use crate::monitoring::{free_addr, get, request};
 
-fn key() -> SigningKey {
+pub fn key() -> SigningKey {
     SigningKey::from_bytes(&[7u8; 32])
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn now() -> u64 {
+pub fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -26,7 +26,7 @@ fn now() -> u64 {
 }
 
 /// POSTs `body` to the endpoint, signed by `signer` at `timestamp` (no signature when `None`).
-async fn post(
+pub async fn post(
     addr: &str,
     body: &Value,
     signer: Option<&SigningKey>,
@@ -52,16 +52,26 @@ async fn post(
 }
 
 /// `ohwb-bot serve` in HTTP mode (no gateway) with REST through `fake`.
-struct HttpServe {
-    child: tokio::process::Child,
-    addr: String,
+pub struct HttpServe {
+    pub child: tokio::process::Child,
+    pub addr: String,
     _dir: tempfile::TempDir,
 }
 
 impl HttpServe {
     async fn start(fake: &FakeDiscord, defer_after_ms: u64) -> HttpServe {
+        HttpServe::start_with(fake, defer_after_ms, &real_config(), "").await
+    }
+
+    /// `serve` over `cfg`'s corpus, index and model, with `extra` appended to its config file
+    /// (more sections, such as `[roles]` and `[database]`).
+    pub async fn start_with(
+        fake: &FakeDiscord,
+        defer_after_ms: u64,
+        cfg: &ohwb_bot::config::Config,
+        extra: &str,
+    ) -> HttpServe {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = real_config();
         let addr = free_addr();
         let config = dir.path().join("config.toml");
         std::fs::write(
@@ -69,7 +79,7 @@ impl HttpServe {
             format!(
                 "[paths]\ncorpus = {:?}\nindex = {:?}\nmodel = {:?}\n\n[discord]\nmode = \"http\"\n\
                  public_key = {:?}\nproxy_url = {:?}\ndefer_after_ms = {defer_after_ms}\n\n\
-                 [http]\nlisten = {addr:?}\n",
+                 [http]\nlisten = {addr:?}\n\n{extra}",
                 cfg.paths.corpus,
                 cfg.paths.index,
                 cfg.paths.model,

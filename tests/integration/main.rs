@@ -27,7 +27,7 @@ mod index;
 /// `ingest` on every fixture (PDF, HTML, DOCX, text, bad files); pages in citations.
 mod ingest;
 /// Discord's HTTP interactions mode: signatures, PING, answers in the body, deferral, register.
-mod interactions;
+pub mod interactions;
 /// The monitoring endpoints (`/healthz`, `/metrics`), the rate limit and environment overrides,
 /// through the real `serve` binary.
 pub mod monitoring;
@@ -39,8 +39,10 @@ mod resources;
 /// Distress detection: held-out floors, one decision for every front end, refusing missing lists
 /// or a damaged model, no typo-correction of real words.
 mod safety;
+/// Several instances sharing one database behave as one bot.
+mod scale_out;
 /// The database (SQLite, and PostgreSQL when configured): feedback, counts, the report.
-mod store;
+pub mod store;
 /// Distress and help-seeking: crisis signposting first, local contacts first, privacy.
 mod support;
 /// Microsoft Teams through the real `serve` binary and the fake Bot Framework.

@@ -19,26 +19,31 @@ const TABLES: &[&str] = &[
     "ohwb_votes",
     "ohwb_declined",
     "ohwb_meta",
+    "ohwb_resources",
+    "ohwb_generation",
     "ohwb_migrations",
 ];
 
 /// Tests that use the shared PostgreSQL database take turns (each starts by emptying it).
-static POSTGRES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub static POSTGRES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A new SQLite database in `dir`.
-fn sqlite_url(dir: &tempfile::TempDir) -> String {
+pub fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display())
 }
 
 /// The databases to test on: a new SQLite file, and the PostgreSQL test database emptied.
 /// Hold [`POSTGRES`] while using them.
-fn databases(dir: &tempfile::TempDir) -> Vec<String> {
+pub fn databases(dir: &tempfile::TempDir) -> Vec<String> {
     let mut urls = vec![sqlite_url(dir)];
     match std::env::var("OHWB_TEST_POSTGRES_URL") {
         Ok(pg) if !pg.is_empty() => {
             // Start from nothing, so a run sees only what it wrote.
             let store = Store::open(
-                &ohwb_bot::config::DatabaseConfig { url: pg.clone() },
+                &ohwb_bot::config::DatabaseConfig {
+                    url: pg.clone(),
+                    ..Default::default()
+                },
                 &Default::default(),
                 dir.path(),
             )

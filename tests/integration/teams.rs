@@ -330,3 +330,29 @@ async fn keys_are_fetched_again_for_an_unknown_key_id_but_not_too_often() {
         Err(AuthError::NotEndorsed)
     );
 }
+
+#[test]
+fn the_teams_package_template_names_the_bot_and_its_icons() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/teams");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["id"], "{{APP_ID}}");
+    assert_eq!(
+        manifest["bots"][0]["botId"], "{{APP_ID}}",
+        "the bot is the app"
+    );
+    let scopes = manifest["bots"][0]["scopes"].to_string();
+    assert!(
+        scopes.contains("personal") && scopes.contains("team"),
+        "{scopes}"
+    );
+    // Teams wants a 192x192 colour icon and a 32x32 outline, both PNG.
+    for (key, side) in [("color", 192u32), ("outline", 32)] {
+        let file = manifest["icons"][key].as_str().unwrap();
+        let png = std::fs::read(dir.join(file)).unwrap();
+        assert_eq!(&png[1..4], b"PNG", "{file}");
+        let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
+        assert_eq!((w, h), (side, side), "{file}");
+    }
+}
