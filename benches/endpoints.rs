@@ -9,7 +9,9 @@
 //! - `/ask` interactions, each signed with Ed25519 (the endpoint verifies every one);
 //! - Teams messages, each with an RS256 bearer token (verified every time) and a reply posted
 //!   to the fake connector before the request is acknowledged;
-//! - `GET /healthz`: the HTTP stack with no command run, the floor for the two above.
+//! - `GET /healthz`: the HTTP stack with no command run, the floor for the two above;
+//! - the same `/ask`s run in-process on the same pool with no HTTP, no signature and no
+//!   reply to send: the limit the endpoints are compared with (what the command itself costs).
 //!
 //! It prints requests per second and p50/p99 latency per kind. The load generator shares the
 //! 2 cores with the bot, so the figures are a lower bound for a bot with the machine to itself.
@@ -103,6 +105,50 @@ async fn load(base: &str, requests: Vec<Request>) -> (f64, f64, f64, usize) {
     let rate = times.len() as f64 / started.elapsed().as_secs_f64();
     let (p50, p99) = percentiles(times);
     (rate, p50, p99, failed)
+}
+
+/// The same questions as the endpoints get, run in-process through `Bot::execute` on a pool of
+/// `workers`, [`CLIENTS`] at a time: (requests per second, p50 ms, p99 ms).
+async fn in_process(bot: Arc<Bot>, workers: usize) -> (f64, f64, f64) {
+    let pool = Arc::new(tokio::sync::Semaphore::new(workers));
+    let queue = Arc::new(std::sync::Mutex::new((0..COMMANDS).collect::<Vec<_>>()));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (bot, pool, queue) = (bot.clone(), pool.clone(), queue.clone());
+            tokio::spawn(async move {
+                let mut times = Vec::new();
+                loop {
+                    let Some(i) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    let t = Instant::now();
+                    let _permit = pool.clone().acquire_owned().await.unwrap();
+                    let bot = bot.clone();
+                    let line = format!("/ask {}", QUESTIONS[i % QUESTIONS.len()]);
+                    tokio::task::spawn_blocking(move || {
+                        let inv = ohwb_bot::commands::Invocation::parse(
+                            &line,
+                            ohwb_bot::commands::Caller::default(),
+                        )
+                        .unwrap();
+                        bot.execute(&inv).unwrap()
+                    })
+                    .await
+                    .unwrap();
+                    times.push(t.elapsed());
+                }
+                times
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for t in tasks {
+        times.extend(t.await.unwrap());
+    }
+    let rate = times.len() as f64 / started.elapsed().as_secs_f64();
+    let (p50, p99) = percentiles(times);
+    (rate, p50, p99)
 }
 
 fn discord_requests(key: &SigningKey) -> Vec<Request> {
@@ -218,5 +264,9 @@ fn main() {
             let (rate, p50, p99, failed) = load(&base, requests).await;
             println!("| {name} | {n} | {rate:.0} | {p50:.1} | {p99:.1} | {failed} |");
         }
+        let (rate, p50, p99) = in_process(bot.clone(), workers).await;
+        println!(
+            "| the same `/ask`s in-process (`Bot::execute`, no HTTP): the limit | {COMMANDS} | {rate:.0} | {p50:.1} | {p99:.1} | 0 |"
+        );
     });
 }
