@@ -95,3 +95,27 @@ fn web_url(raw: &str) -> Result<url::Url, String> {
         _ => Err("must be an http(s) URL with a host".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn teams_settings_are_checked_when_it_is_on() {
+        assert!(
+            Config::parse("[teams]\nallowed_service_urls = []\n").is_ok(),
+            "off: unchecked"
+        );
+        let on = "[http]\nlisten = \"127.0.0.1:9898\"\n[teams]\napp_id = \"a\"\n";
+        assert!(Config::parse(on).is_ok());
+        let e = Config::parse("[teams]\napp_id = \"a\"\n").unwrap_err();
+        assert!(e.contains("http.listen"), "{e}");
+        let e = Config::parse(&format!(
+            "{on}allowed_service_urls = [\"https://smba.trafficmanager.net\"]\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("end it with /"), "{e}");
+        let e = Config::parse(&format!("{on}token_url = \"ftp://x/\"\n")).unwrap_err();
+        assert!(e.contains("teams.token_url"), "{e}");
+    }
+}

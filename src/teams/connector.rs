@@ -202,3 +202,45 @@ impl Connector {
             .ok_or_else(|| ConnectorError::Call("no conversation id in the response".into()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_service_urls_under_an_allowed_prefix_are_called() {
+        let c = Connector::new(
+            reqwest::Client::new(),
+            "app",
+            "secret".into(),
+            "https://login.example/token",
+            &["https://smba.trafficmanager.net/".to_string()],
+        );
+        for ok in [
+            "https://smba.trafficmanager.net/uk/",
+            "https://smba.trafficmanager.net/emea",
+            "HTTPS://SMBA.TRAFFICMANAGER.NET/amer/",
+        ] {
+            assert!(c.allowed(ok), "{ok}");
+        }
+        for refused in [
+            "https://smba.trafficmanager.net.evil.example/",
+            "https://smba.trafficmanager.net@evil.example/",
+            "https://user@smba.trafficmanager.net/uk/",
+            "http://smba.trafficmanager.net/uk/",
+            "https://evil.example/https://smba.trafficmanager.net/",
+            "not a url",
+            "",
+        ] {
+            assert!(!c.allowed(refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn conversation_ids_are_one_path_segment() {
+        assert_eq!(
+            segment("19:abc@thread.tacv2;messageid=17/../x"),
+            "19%3Aabc%40thread%2Etacv2%3Bmessageid%3D17%2F%2E%2E%2Fx"
+        );
+    }
+}
