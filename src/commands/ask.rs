@@ -11,7 +11,7 @@ use crate::text::truncate_words;
 use crate::Result;
 
 use super::support::ask_a_person;
-use super::{support_first, Bot, Invocation};
+use super::{support_first, Bot, Invocation, Surface};
 
 impl Bot {
     /// `/ask`, and how it ended for the metrics (`None`: nothing was asked, or the rate limit
@@ -67,7 +67,7 @@ impl Bot {
             ..AskOptions::default()
         };
         let a = answer::answer(&index, question, &self.config.answer, &opts)?;
-        let mut reply = answer_reply(&a, !inv.flag("share"));
+        let mut reply = answer_reply(&a, !inv.flag("share"), inv.surface);
         if !a.answered && a.summary == answer::NOT_COVERED {
             reply.fields.push(ask_a_person(self.config()));
             self.offer_forward(question, &mut reply);
@@ -155,8 +155,9 @@ fn rate_limited(wait: Duration) -> Reply {
 const MAX_SOURCE_FIELDS: usize = 24;
 
 /// The reply for an answer: the answer line, then one field per citation.
-pub fn answer_reply(a: &Answer, private: bool) -> Reply {
-    let footer = if private {
+pub fn answer_reply(a: &Answer, private: bool, surface: Surface) -> Reply {
+    // Only slash commands have a `share` option to point to.
+    let footer = if private && surface == Surface::Slash {
         "Only you can see this. Add share:true to post an answer for the channel."
     } else {
         "Quoted from the documents above: check the source before acting on it."
@@ -251,7 +252,10 @@ pub fn citation_name(c: &Citation) -> String {
     }
 }
 
-pub(super) fn help() -> Reply {
+pub(super) fn help(surface: Surface) -> Reply {
+    if surface == Surface::Conversation {
+        return conversation_help();
+    }
     let body = Rich::plain(
         "I answer questions about NHS England's Growing Occupational Health and Wellbeing \
          Together strategy and its background documents, quoting them with links. I only say \
@@ -301,6 +305,46 @@ pub(super) fn help() -> Reply {
             name: "/help".into(),
             value: Rich::plain("This message."),
         },
+    ];
+    Reply {
+        title: Some("How to use this bot".into()),
+        fields,
+        ..Reply::private(Tone::Info, body)
+    }
+}
+
+/// Help where a message is a question (Teams): no slash commands, no options.
+fn conversation_help() -> Reply {
+    let body = Rich::plain(
+        "I answer questions about NHS England's Growing Occupational Health and Wellbeing \
+         Together strategy and its background documents, quoting them with links. I only say \
+         what the documents say; if they don't cover your question, I tell you so.",
+    );
+    let field = |name: &str, value: &str| Field {
+        name: name.into(),
+        value: Rich::plain(value),
+    };
+    let fields = vec![
+        field(
+            "Ask a question",
+            "Send me your question in your own words here. In a channel, @mention me and I \
+             answer in the thread for everyone there; if what you write sounds like you are in \
+             distress, I answer only in our private chat.",
+        ),
+        field(
+            "sources",
+            "Send the word sources to list the documents I answer from.",
+        ),
+        field(
+            "Helpful / Not helpful",
+            "The buttons under an answer tell the OH team whether it helped. Only the vote is \
+             kept, never who gave it.",
+        ),
+        field(
+            "Resources, reindexing and reports",
+            "Your OH team and admins manage these from the bot's other chat or its host.",
+        ),
+        field("help", "This message."),
     ];
     Reply {
         title: Some("How to use this bot".into()),

@@ -109,6 +109,16 @@ impl Caller {
     }
 }
 
+/// How people reach the bot, which decides how replies tell them to do things.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Surface {
+    /// Slash commands with options (Discord, the console): `/ask question: … share:true`.
+    #[default]
+    Slash,
+    /// A conversation where a message is a question and there are no options (Teams).
+    Conversation,
+}
+
 /// A command as invoked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {
@@ -120,6 +130,8 @@ pub struct Invocation {
     pub options: BTreeMap<String, Value>,
     /// Who runs it.
     pub caller: Caller,
+    /// How it was asked.
+    pub surface: Surface,
 }
 
 impl Invocation {
@@ -248,6 +260,7 @@ impl Invocation {
             subcommand,
             options,
             caller,
+            surface: Surface::Slash,
         })
     }
 }
@@ -444,7 +457,7 @@ impl Bot {
                 reply
             }
             ("sources", _) => self.sources(),
-            ("help", _) => ask::help(),
+            ("help", _) => ask::help(inv.surface),
             ("resource", Some("add")) => self.resource_add(inv),
             ("resource", Some("list")) => self.resource_list(inv),
             ("resource", Some("remove")) => self.resource_remove(inv),

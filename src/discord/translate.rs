@@ -14,7 +14,7 @@ use serenity::all::{
 };
 
 use super::render::{self, Press};
-use crate::commands::{specs, Caller, Invocation, OptionKind, OptionSpec, Value};
+use crate::commands::{specs, Caller, Invocation, OptionKind, OptionSpec, Surface, Value};
 
 fn option_builder(o: &OptionSpec) -> CreateCommandOption {
     let kind = match o.kind {
@@ -151,6 +151,7 @@ pub(super) fn invocation(cmd: &CommandInteraction) -> Invocation {
             name,
             person_key: format!("discord:{}", cmd.user.id),
         },
+        surface: Surface::Slash,
     }
 }
 
@@ -181,6 +182,7 @@ pub(super) fn press_invocation(c: &ComponentInteraction) -> Option<Invocation> {
             name: display_name(c.member.as_ref(), &c.user),
             person_key: format!("discord:{}", c.user.id),
         },
+        surface: Surface::Slash,
     })
 }
 

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use crate::commands::{Caller, Invocation, Value};
+use crate::commands::{Caller, Invocation, Surface, Value};
 
 /// The `value` tag of the bot's own card buttons.
 pub const FEEDBACK_TAG: &str = "ohwb-feedback";
@@ -165,6 +165,7 @@ impl Activity {
             subcommand: None,
             options,
             caller: self.caller(),
+            surface: Surface::Conversation,
         }
     }
 }

@@ -174,6 +174,16 @@ async fn a_signed_activity_is_answered_with_a_card_and_anything_forged_is_refuse
         calls[1].body
     );
 
+    // `help` as a word: help for a conversation, not for slash commands.
+    let help = message(&fake, "help", true);
+    assert_eq!(bot.post(&help, Some(&good)).await.0, 200);
+    let calls = fake.wait_calls(3).await;
+    let help = card_text(&calls[2].body);
+    assert!(
+        help.contains("@mention me") && !help.contains("/ask"),
+        "{help}"
+    );
+
     // Refused, and nothing sent: no token, a key nobody published, a published key id on a
     // token the key did not sign, another app's token, another issuer, expired beyond the
     // skew, a token minted for another service URL.
