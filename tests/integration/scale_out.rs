@@ -113,7 +113,7 @@ async fn a_resource_posted_on_one_instance_is_cited_by_another_after_the_first_d
 }
 
 #[test]
-fn removals_and_reindexes_reach_the_other_instance_and_own_changes_cost_no_second_reindex() {
+fn removals_reindexes_counts_and_votes_are_shared_and_own_changes_cost_no_second_reindex() {
     use ohwb_bot::commands::{Bot, Caller, Invocation, ReindexOutcome, SyncState};
     let db = tempfile::tempdir().unwrap();
     let staff = Caller {
@@ -177,6 +177,27 @@ fn removals_and_reindexes_reach_the_other_instance_and_own_changes_cost_no_secon
         Some(ReindexOutcome::Done(_))
     ));
     assert!(posted(&a).is_empty());
+
+    // Counts and votes from both land in one report, whichever instance reads it.
+    let answered = |bot: &Bot| bot.store().report(1).unwrap().totals.answered;
+    let before = answered(&b);
+    let on_a = run(&a, "/ask what is the people promise");
+    run(&b, "/ask what is the people promise");
+    assert_eq!(answered(&b), before + 2);
+    let vote = format!(
+        "/feedback down answer:{}",
+        on_a.feedback.as_deref().expect("an answer can be voted on")
+    );
+    let voter = Caller {
+        person_key: "teams:someone".into(),
+        ..staff.clone()
+    };
+    b.execute(&Invocation::parse(&vote, voter).unwrap())
+        .unwrap();
+    assert!(
+        !a.store().report(1).unwrap().not_helpful.is_empty(),
+        "a vote on B about A's answer"
+    );
 
     // /reindex on A: B rebuilds too, though no file changed.
     let before = b.index().manifest().generation.clone();
