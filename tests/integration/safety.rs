@@ -11,14 +11,15 @@ use crate::common::{
 };
 
 /// Floors just under what the held-out test split measured when they were set (README,
-/// docs/clinical-safety.md); a change that makes detection worse fails here.
+/// docs/clinical-safety.md); a change that makes detection worse fails here. The test split is
+/// `distress-heldout-2.toml`, written blind after `distress-heldout.toml` became dev.
 const MIN_TEST_RECALL: f32 = 0.97;
-const MAX_TEST_FALSE_ALARMS: f32 = 0.09;
+const MAX_TEST_FALSE_ALARMS: f32 = 0.17;
 
 #[test]
 fn held_out_distress_set_stays_above_its_floors() {
     let set = distress::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/distress-heldout.toml"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/distress-heldout-2.toml"),
     )
     .unwrap();
     let test_part = set.iter().filter(|e| e.split == "test").count();
