@@ -132,26 +132,49 @@ impl Endpoint {
                     activity.tenant().as_deref(),
                 )
                 .await?;
-            self.connector
-                .send(service, &chat, &card::message(reply))
-                .await?;
+            let private = addressed(card::message(reply), activity, &chat, None);
+            self.connector.send(service, &chat, &private).await?;
             if !notice {
                 return Ok(());
             }
+            let told = addressed(
+                card::notice(SENT_PRIVATELY),
+                activity,
+                conversation,
+                Some(&activity.id),
+            );
             return self
                 .connector
-                .reply(
-                    service,
-                    conversation,
-                    &activity.id,
-                    &card::notice(SENT_PRIVATELY),
-                )
+                .reply(service, conversation, &activity.id, &told)
                 .await;
         }
+        let answer = addressed(
+            card::message(reply),
+            activity,
+            conversation,
+            Some(&activity.id),
+        );
         self.connector
-            .reply(service, conversation, &activity.id, &card::message(reply))
+            .reply(service, conversation, &activity.id, &answer)
             .await
     }
+}
+
+/// `message` addressed as the Bot Framework's own SDKs address a reply: from the bot to the
+/// person, in `conversation`, answering `reply_to`. Ids only: no names are sent back.
+fn addressed(
+    mut message: serde_json::Value,
+    to: &Activity,
+    conversation: &str,
+    reply_to: Option<&str>,
+) -> serde_json::Value {
+    message["from"] = serde_json::json!({ "id": to.recipient.id });
+    message["recipient"] = serde_json::json!({ "id": to.from.id });
+    message["conversation"] = serde_json::json!({ "id": conversation });
+    if let Some(id) = reply_to {
+        message["replyToId"] = serde_json::json!(id);
+    }
+    message
 }
 
 async fn messages(State(e): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes) -> Response {

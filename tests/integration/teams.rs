@@ -140,6 +140,11 @@ async fn a_signed_activity_is_answered_with_a_card_and_anything_forged_is_refuse
     );
     assert_eq!(calls[0].auth, format!("Bearer {CONNECTOR_TOKEN}"));
     let answer = &calls[0].body;
+    // Addressed as the Bot Framework SDKs address a reply, with ids only.
+    assert_eq!(answer["replyToId"], "1700000000001");
+    assert_eq!(answer["from"], json!({"id": "28:bot"}));
+    assert_eq!(answer["recipient"], json!({"id": "29:sam"}));
+    assert_eq!(answer["conversation"]["id"], "a:1:sam-personal");
     let text = card_text(answer);
     assert!(text.contains("[1]"), "cites: {text}");
     assert!(
