@@ -2,6 +2,7 @@
 //! they are printed with their causes and mapped to an exit code.
 
 mod cli;
+mod output;
 mod serve;
 
 use std::process::ExitCode;
