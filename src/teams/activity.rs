@@ -56,6 +56,9 @@ pub struct Activity {
     /// Teams extras: the tenant.
     #[serde(default)]
     pub channel_data: Option<Json>,
+    /// Who joined (a `conversationUpdate`; the bot itself when someone installs it).
+    #[serde(default)]
+    pub members_added: Vec<Account>,
 }
 
 /// A person or bot in a conversation.
@@ -122,9 +125,23 @@ impl Activity {
         }
     }
 
+    /// Whether this is the bot being added to someone's personal chat (installed): it then
+    /// introduces itself with `help`. Never in a channel, where it would be noise.
+    pub fn is_install(&self) -> bool {
+        self.kind == "conversationUpdate"
+            && self.is_personal()
+            && self
+                .members_added
+                .iter()
+                .any(|m| !m.id.is_empty() && m.id == self.recipient.id)
+    }
+
     /// What this activity asks of the bot; `None` for activities that ask nothing (typing,
-    /// members added, reactions, an empty message with no button data).
+    /// other members added, reactions, an empty message with no button data).
     pub fn invocation(&self) -> Option<Invocation> {
+        if self.is_install() {
+            return Some(self.invoke("help", BTreeMap::new()));
+        }
         if self.kind != "message" {
             return None;
         }
@@ -281,6 +298,17 @@ mod tests {
         assert!(press.invocation().is_none());
         let mut update = message("hi", "personal");
         update.kind = "conversationUpdate".into();
-        assert!(update.invocation().is_none());
+        assert!(update.invocation().is_none(), "someone else joined");
+        update.members_added = vec![update.recipient.clone()];
+        assert_eq!(
+            update.invocation().unwrap().command,
+            "help",
+            "installed: introduce"
+        );
+        update.conversation.conversation_type = Some("channel".into());
+        assert!(
+            update.invocation().is_none(),
+            "never a greeting in a channel"
+        );
     }
 }

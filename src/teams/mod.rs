@@ -11,6 +11,8 @@
 //! - The request is acknowledged after the reply has been handed to the connector, so an
 //!   instance that dies mid-request has acknowledged nothing it did not deliver.
 //! - Logs carry the command, timing and whether it was a support reply; never who or what.
+//! - Installed in a personal chat, the bot introduces itself once (`help`); it never posts
+//!   uninvited into a channel.
 
 pub mod activity;
 pub mod auth;
@@ -147,6 +149,11 @@ impl Endpoint {
                 .connector
                 .reply(service, conversation, &activity.id, &told)
                 .await;
+        }
+        if activity.is_install() {
+            // Nothing to answer: the introduction simply starts the chat.
+            let hello = addressed(card::message(reply), activity, conversation, None);
+            return self.connector.send(service, conversation, &hello).await;
         }
         let answer = addressed(
             card::message(reply),

@@ -189,6 +189,18 @@ async fn a_signed_activity_is_answered_with_a_card_and_anything_forged_is_refuse
         "{help}"
     );
 
+    // Installed in a personal chat: it introduces itself, into the chat (not as a reply).
+    let mut installed = message(&fake, "", true);
+    installed["type"] = json!("conversationUpdate");
+    installed["membersAdded"] = json!([{"id": "28:bot"}]);
+    assert_eq!(bot.post(&installed, Some(&good)).await.0, 200);
+    let calls = fake.wait_calls(4).await;
+    assert_eq!(
+        calls[3].path,
+        "/v3/conversations/a%3A1%3Asam%2Dpersonal/activities"
+    );
+    assert!(card_text(&calls[3].body).contains("@mention me"));
+
     // Refused, and nothing sent: no token, a key nobody published, a published key id on a
     // token the key did not sign, another app's token, another issuer, expired beyond the
     // skew, a token minted for another service URL.
