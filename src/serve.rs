@@ -19,16 +19,24 @@ use ohwb_bot::config::{Config, DiscordMode};
 use ohwb_bot::discord::{self, interactions::Endpoint};
 use ohwb_bot::teams;
 
-/// The token from the environment variable `[discord] token_env` names.
-fn token(config: &Config) -> Result<String> {
-    let var = &config.discord.token_env;
+/// A secret from the environment variable `var` names (never from a file); `what` says where
+/// it comes from, for the error when it is missing.
+fn secret(var: &str, what: &str) -> Result<String> {
     match std::env::var(var) {
         Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
         _ => bail!(
-            "the environment variable {var} is not set: put the bot token from the Discord \
-             developer portal there (it is read from the environment only, never from a file)"
+            "the environment variable {var} is not set: put {what} there (it is read from the \
+             environment only, never from a file)"
         ),
     }
+}
+
+/// The Discord bot token, from `[discord] token_env`.
+fn token(config: &Config) -> Result<String> {
+    secret(
+        &config.discord.token_env,
+        "the bot token from the Discord developer portal",
+    )
 }
 
 fn connection(config: &Config, token: String) -> discord::Connection {
@@ -40,18 +48,6 @@ fn connection(config: &Config, token: String) -> discord::Connection {
         defer_after: Duration::from_millis(d.defer_after_ms),
         gateway: Arc::new(ohwb_bot::metrics::Gateway::default()),
         workers: config.limits.worker_count(),
-    }
-}
-
-/// The Teams app secret from the environment variable `[teams] secret_env` names.
-fn teams_secret(config: &Config) -> Result<String> {
-    let var = &config.teams.secret_env;
-    match std::env::var(var) {
-        Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
-        _ => bail!(
-            "the environment variable {var} is not set: put the Azure Bot's client secret there \
-             (it is read from the environment only, never from a file)"
-        ),
     }
 }
 
@@ -68,7 +64,10 @@ pub fn run(config: &Config, open: impl FnOnce() -> Result<Bot>) -> Result<ExitCo
     };
     let conn = connection(config, token);
     let teams_secret = match config.teams.enabled() {
-        true => Some(teams_secret(config)?),
+        true => Some(secret(
+            &config.teams.secret_env,
+            "the Azure Bot's client secret",
+        )?),
         false => None,
     };
     // Bound before anything slow, so a taken port is reported at once, naming the setting.

@@ -139,12 +139,9 @@ impl Bot {
         let done = matches!(outcome, ReindexOutcome::Done(_));
         let mut reply = reindex_reply(outcome);
         if done {
-            if let Some(problem) = self.share_reindex() {
-                reply.fields.push(Field {
-                    name: "Other instances".into(),
-                    value: Rich::plain(problem),
-                });
-            }
+            reply
+                .fields
+                .extend(self.share_reindex().map(Bot::unshared_field));
         }
         reply
     }
@@ -192,12 +189,7 @@ impl Bot {
                     .text(", but the index could not be rebuilt, so answers cannot cite it yet.")
             }
         };
-        if let Some(problem) = unshared {
-            fields.push(Field {
-                name: "Other instances".into(),
-                value: Rich::plain(problem),
-            });
-        }
+        fields.extend(unshared.map(Bot::unshared_field));
         Reply {
             title: Some("Resource saved".into()),
             fields,
@@ -230,12 +222,7 @@ impl Bot {
                 .text(format!(" ({}).{tail}", removed.title)),
         );
         r.title = Some("Resource removed".into());
-        if let Some(problem) = unshared {
-            r.fields.push(Field {
-                name: "Other instances".into(),
-                value: Rich::plain(problem),
-            });
-        }
+        r.fields.extend(unshared.map(Bot::unshared_field));
         r
     }
 
@@ -327,11 +314,24 @@ impl Bot {
         interval: Duration,
         stop: Arc<AtomicBool>,
     ) -> std::thread::JoinHandle<()> {
+        self.spawn_periodic(interval, stop, |bot, state: &mut WatchState| {
+            bot.watch_step(state);
+        })
+    }
+
+    /// Runs `step` every `interval` on a background thread, with state kept between steps,
+    /// until `stop` is set (unpark the thread to stop it without waiting out the interval).
+    pub(super) fn spawn_periodic<S: Default + 'static>(
+        self: &Arc<Self>,
+        interval: Duration,
+        stop: Arc<AtomicBool>,
+        step: fn(&Bot, &mut S),
+    ) -> std::thread::JoinHandle<()> {
         let bot = Arc::clone(self);
         std::thread::spawn(move || {
-            let mut state = WatchState::default();
+            let mut state = S::default();
             while !stop.load(Ordering::Relaxed) {
-                bot.watch_step(&mut state);
+                step(&bot, &mut state);
                 std::thread::park_timeout(interval);
             }
         })

@@ -38,8 +38,7 @@ impl Bot {
 
     /// Notes that this instance raised the shared generation to `generation` itself.
     fn raised(&self, generation: i64) {
-        self.own_generation
-            .fetch_max(generation, std::sync::atomic::Ordering::SeqCst);
+        self.own_generation.fetch_max(generation, Ordering::SeqCst);
     }
 
     /// Shares the posted resource `id` (just written here) with the other instances. `None`
@@ -74,6 +73,14 @@ impl Bot {
         }
         let shared = self.store.request_reindex().map_err(|e| e.to_string());
         self.after_share(shared)
+    }
+
+    /// The field a reply carries when its change could not be shared (`share_*` said why).
+    pub(super) fn unshared_field(problem: String) -> crate::reply::Field {
+        crate::reply::Field {
+            name: "Other instances".into(),
+            value: crate::reply::Rich::plain(problem),
+        }
     }
 
     fn after_share(&self, shared: Result<i64, String>) -> Option<String> {
@@ -139,13 +146,8 @@ impl Bot {
     /// Runs [`Bot::sync_step`] every [`SYNC_EVERY`] on a background thread until `stop` is
     /// set. Only for a shared database.
     pub fn spawn_syncer(self: &Arc<Self>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-        let bot = Arc::clone(self);
-        std::thread::spawn(move || {
-            let mut state = SyncState::default();
-            while !stop.load(Ordering::Relaxed) {
-                bot.sync_step(&mut state);
-                std::thread::park_timeout(SYNC_EVERY);
-            }
+        self.spawn_periodic(SYNC_EVERY, stop, |bot, state: &mut SyncState| {
+            bot.sync_step(state);
         })
     }
 }

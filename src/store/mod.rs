@@ -97,8 +97,6 @@ impl Drop for Store {
     }
 }
 
-/// Runs `f` on `runtime` and waits for its result on a channel (not `block_on`, which panics
-/// when the caller is itself inside a runtime).
 /// Connects, migrates and reads the install's salt (creating it on first use).
 async fn connect(url: &str, postgres: bool) -> Result<(AnyPool, String)> {
     let pool = AnyPoolOptions::new()
@@ -138,6 +136,8 @@ fn busy(e: &sqlx::Error) -> bool {
     }
 }
 
+/// Runs `f` on `runtime` and waits for its result on a channel (not `block_on`, which panics
+/// when the caller is itself inside a runtime).
 fn on<T: Send + 'static>(
     runtime: Option<&tokio::runtime::Runtime>,
     f: impl std::future::Future<Output = Result<T>> + Send + 'static,

@@ -51,6 +51,28 @@ pub async fn post(
     request(addr, &raw).await
 }
 
+/// `ohwb-bot serve --config config` with `env` set (and `DISCORD_TOKEN`, `TEAMS_APP_SECRET`
+/// and `OHWB_LOG` from this process removed), once `/healthz` on `addr` answers 200: the index
+/// is loaded, and no gateway runs to wait for. Killed when dropped.
+pub async fn serve_process(
+    config: &std::path::Path,
+    addr: &str,
+    env: &[(&str, &str)],
+) -> tokio::process::Child {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_ohwb-bot"));
+    cmd.args(["serve", "--config", config.to_str().unwrap()])
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("TEAMS_APP_SECRET")
+        .env_remove("OHWB_LOG")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let child = cmd.spawn().unwrap();
+    assert_eq!(get(addr, "/healthz").await.0, 200);
+    child
+}
+
 /// `ohwb-bot serve` in HTTP mode (no gateway) with REST through `fake`.
 pub struct HttpServe {
     pub child: tokio::process::Child,
@@ -88,17 +110,7 @@ impl HttpServe {
             ),
         )
         .unwrap();
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
-            .args(["serve", "--config", config.to_str().unwrap()])
-            .env("DISCORD_TOKEN", "t")
-            .env_remove("OHWB_LOG")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        // Healthy with no gateway to wait for: the index is loaded.
-        assert_eq!(get(&addr, "/healthz").await.0, 200);
+        let child = serve_process(&config, &addr, &[("DISCORD_TOKEN", "t")]).await;
         HttpServe {
             child,
             addr,

@@ -13,7 +13,8 @@ use crate::fake_teams::{
     claims, stranger_jwk, stranger_key, token, trusted_key, FakeBotFramework, APP_ID,
     CONNECTOR_TOKEN, PERSONAL_CHAT,
 };
-use crate::monitoring::{free_addr, get, request};
+use crate::interactions::serve_process;
+use crate::monitoring::{free_addr, request};
 use ohwb_bot::teams::auth::{AuthError, Authenticator};
 
 /// `ohwb-bot serve` with Discord off and Teams through `fake`.
@@ -45,17 +46,7 @@ impl TeamsServe {
             ),
         )
         .unwrap();
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ohwb-bot"))
-            .args(["serve", "--config", config.to_str().unwrap()])
-            .env("TEAMS_APP_SECRET", "s3cret-from-env")
-            .env_remove("DISCORD_TOKEN")
-            .env_remove("OHWB_LOG")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        assert_eq!(get(&addr, "/healthz").await.0, 200);
+        let child = serve_process(&config, &addr, &[("TEAMS_APP_SECRET", "s3cret-from-env")]).await;
         TeamsServe {
             _child: child,
             addr,
