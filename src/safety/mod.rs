@@ -2,10 +2,11 @@
 //! (crisis signposting), then help-seeking (local contacts first).
 //!
 //! Two layers decide distress, and either is enough:
-//! - a classifier ([`classifier`]: logistic regression on the message's sentence vector, and on
-//!   each sentence of a longer message) trained at index time from labelled examples
-//!   ([`examples`]), so it follows meaning, not spelling: "can't see a way out", "took 30
-//!   paracetamol an hour ago", "relapsed with sh last night";
+//! - a classifier ([`classifier`]: logistic regression on the message's sentence vector and
+//!   words, trained at index time from labelled examples ([`examples`]), averaged with the
+//!   fine-tuned distress top of the model ([`crate::embed::tuned`]); the whole message and each
+//!   sentence of a longer one are scored), so it follows meaning, not spelling: "can't see a way
+//!   out", "took 30 paracetamol an hour ago", "relapsed with sh last night";
 //! - a short list of high-precision phrases ([`phrases`]), matched on word forms.
 //!
 //! Work senses ("suicide prevention training") only keep a *phrase* from firing on its own; they
@@ -133,9 +134,11 @@ impl Detector {
         let t = std::time::Instant::now();
         let vectors = embedder.embed_cached(&texts)?;
         tracing::debug!(ms = t.elapsed().as_millis() as u64, "examples embedded");
+        let tuned = embedder.example_logits(&texts)?;
         let refs: Vec<&[f32]> = vectors.iter().map(|v| &v[..]).collect();
         let labels: Vec<bool> = all.iter().map(|e| e.distress).collect();
-        let classifier = Classifier::train(&texts, &refs, &labels, recall_target, embedder.id());
+        let classifier =
+            Classifier::train(&texts, &refs, &tuned, &labels, recall_target, embedder.id());
         Ok(Detector {
             phrases,
             classifier,
@@ -149,16 +152,21 @@ impl Detector {
         let message = cleaned.as_str();
         let pieces = pieces(message);
         let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
-        let vectors = embedder.embed_batch(&refs)?;
-        Ok(self.decide(message, &pieces, &vectors))
+        let screened = embedder.screen_batch(&refs)?;
+        Ok(self.decide(message, &pieces, screened))
     }
 
-    /// [`Detector::assess`] once the message's [`pieces`] are embedded.
-    fn decide(&self, message: &str, pieces: &[String], vectors: &[Vec<f32>]) -> Assessment {
+    /// [`Detector::assess`] once the message's [`pieces`] are embedded and screened.
+    fn decide(
+        &self,
+        message: &str,
+        pieces: &[String],
+        screened: Vec<(Vec<f32>, f32)>,
+    ) -> Assessment {
         let score = pieces
             .iter()
-            .zip(vectors)
-            .map(|(p, v)| self.classifier.score(p, v))
+            .zip(&screened)
+            .map(|(p, (v, tuned))| self.classifier.score(p, v, *tuned))
             .fold(0.0f32, f32::max);
         let by_classifier = score >= self.classifier.threshold;
         let by_phrase = self.phrases.distress_in(message);
@@ -175,7 +183,11 @@ impl Detector {
             by_classifier,
             by_phrase,
             // `pieces` always starts with the whole message.
-            vector: vectors.first().cloned().unwrap_or_default(),
+            vector: screened
+                .into_iter()
+                .next()
+                .map(|(v, _)| v)
+                .unwrap_or_default(),
         }
     }
 }

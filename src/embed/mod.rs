@@ -1,8 +1,10 @@
-//! Sentence embeddings: all-MiniLM-L6-v2 run offline in pure Rust (candle's BERT).
+//! Sentence embeddings: all-MiniLM-L6-v2 run offline in pure Rust (candle tensors, the encoder
+//! in [`encoder`]), and the fine-tuned distress top ([`tuned`]) on the same trunk.
 //!
 //! A text becomes a 384-dimensional unit vector: BERT's last hidden state averaged over the
 //! real tokens (padding masked out), then L2-normalised, which is what sentence-transformers
-//! does for this model, so the cosine of two vectors is their dot product.
+//! does for this model, so the cosine of two vectors is their dot product. A message being
+//! screened also gets the distress top's logit, from the same pass through the lower layers.
 //!
 //! Invariants:
 //! - The model is read only from the files committed under `models/` (see their NOTICE); nothing
@@ -18,22 +20,30 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use candle_core::{Device, Tensor};
 use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::{Error, Result};
 
+pub mod encoder;
+pub mod tuned;
+
+use encoder::{additive_mask, mean_pool, Config as EncoderConfig, Encoder, Mode, Weights};
+use tuned::{DistressTop, OutOfFold};
+
 /// Length of every vector.
 pub const DIM: usize = 384;
 /// The model's window, in tokens (sentence-transformers' `max_seq_length` for this model).
-const MAX_TOKENS: usize = 256;
+pub const MAX_TOKENS: usize = 256;
 /// Texts embedded together; longer batches pad more and gain nothing on 2 cores.
 const BATCH: usize = 16;
 /// The files the model needs, all listed in `SHA256SUMS`.
 const FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.json"];
+/// The distress top's folder inside the model folder.
+pub const DISTRESS_DIR: &str = "distress";
+/// The files of the distress top, listed in its own `SHA256SUMS`.
+const DISTRESS_FILES: [&str; 2] = [tuned::WEIGHTS_FILE, tuned::OUT_OF_FOLD_FILE];
 
 /// A unit vector of [`DIM`] floats.
 pub type Vector = Vec<f32>;
@@ -62,10 +72,13 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// The loaded model and tokenizer.
 pub struct Embedder {
-    model: BertModel,
+    encoder: Encoder,
+    top: DistressTop,
     tokenizer: Tokenizer,
     /// Hex SHA-256 over the model files: which model made a vector.
     id: String,
+    /// Hex SHA-256 over the distress top's files: which top made a logit.
+    distress_id: String,
     /// Whole words of the tokenizer's vocabulary (no `##` pieces): a list of real words.
     words: HashSet<String>,
     /// Index-time vectors by a hash of the exact text.
@@ -86,7 +99,10 @@ fn model_error(path: &Path, message: impl std::fmt::Display) -> Error {
 }
 
 /// Reads `SHA256SUMS` and checks every model file against it; returns the files' bytes.
-fn read_checked(dir: &Path) -> Result<(HashMap<&'static str, Vec<u8>>, String)> {
+fn read_checked(
+    dir: &Path,
+    names: &[&'static str],
+) -> Result<(HashMap<&'static str, Vec<u8>>, String)> {
     let sums_path = dir.join("SHA256SUMS");
     let sums = std::fs::read_to_string(&sums_path).map_err(|e| {
         model_error(
@@ -101,7 +117,7 @@ fn read_checked(dir: &Path) -> Result<(HashMap<&'static str, Vec<u8>>, String)> 
         .collect();
     let mut files = HashMap::new();
     let mut id = Sha256::new();
-    for name in FILES {
+    for &name in names {
         let path = dir.join(name);
         let bytes = std::fs::read(&path).map_err(|e| model_error(&path, e))?;
         let digest = hex(&Sha256::digest(&bytes));
@@ -127,37 +143,39 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl Embedder {
-    /// Loads the model from `dir` (a folder like `models/all-MiniLM-L6-v2`).
+    /// Loads the model from `dir` (a folder like `models/all-MiniLM-L6-v2`) and its distress
+    /// top from `dir/distress`.
     pub fn load(dir: &Path) -> Result<Embedder> {
-        let (mut files, id) = read_checked(dir)?;
-        let config_path = dir.join("config.json");
-        let config: BertConfig = serde_json::from_slice(&files["config.json"])
-            .map_err(|e| model_error(&config_path, e))?;
-        let weights_path = dir.join("model.safetensors");
-        let weights = files.remove("model.safetensors").unwrap_or_default();
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
-            .map_err(|e| model_error(&weights_path, e))?;
-        let model = BertModel::load(vb, &config).map_err(|e| model_error(&weights_path, e))?;
-        let tokenizer_path = dir.join("tokenizer.json");
-        let mut tokenizer = Tokenizer::from_bytes(&files["tokenizer.json"])
-            .map_err(|e| model_error(&tokenizer_path, e))?;
-        // The shipped tokenizer pads to 128 tokens; batches are padded here, with a mask.
-        tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: MAX_TOKENS,
-                ..TruncationParams::default()
-            }))
-            .map_err(|e| model_error(&tokenizer_path, e))?;
-        let words = tokenizer
+        let base = Base::load(dir)?;
+        let top_dir = dir.join(DISTRESS_DIR);
+        let (files, distress_id) = read_checked(&top_dir, &DISTRESS_FILES)?;
+        let oof_path = top_dir.join(tuned::OUT_OF_FOLD_FILE);
+        let out_of_fold: OutOfFold = serde_json::from_slice(&files[tuned::OUT_OF_FOLD_FILE])
+            .map_err(|e| model_error(&oof_path, e))?;
+        let top_path = top_dir.join(tuned::WEIGHTS_FILE);
+        let top = tuned::weights_from_bytes(&files[tuned::WEIGHTS_FILE])
+            .and_then(|w| DistressTop::from_weights(&w, &base.config, out_of_fold))
+            .map_err(|e| model_error(&top_path, e))?;
+        if top.first >= base.encoder.layers.len() {
+            return Err(model_error(
+                &oof_path,
+                "first_layer is past the model's layers",
+            ));
+        }
+        let words = base
+            .tokenizer
             .get_vocab(false)
             .into_keys()
             .filter(|w| !w.starts_with("##") && !w.starts_with('[') && w.len() > 1)
             .collect();
+        // One id for both parts: a new top rebuilds the detector as a new model would.
+        let id = hex(&Sha256::digest(format!("{}+{distress_id}", base.id)))[..16].to_string();
         Ok(Embedder {
-            model,
-            tokenizer,
+            encoder: base.encoder,
+            top,
+            tokenizer: base.tokenizer,
             id,
+            distress_id,
             words,
             cache: Mutex::new(HashMap::new()),
         })
@@ -179,10 +197,15 @@ impl Embedder {
         Ok(e)
     }
 
-    /// Short hex id of the model files; stored with every vector set so vectors from another
-    /// model are never compared with these.
+    /// Short hex id of the model files (the base model and the distress top); stored with every
+    /// vector set so vectors from another model are never compared with these.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Short hex id of the distress top's files; stored with a detector trained on its logits.
+    pub fn distress_id(&self) -> &str {
+        &self.distress_id
     }
 
     /// Whether `word` (lowercase) is a whole word of the model's vocabulary: a real word, not a
@@ -239,17 +262,63 @@ impl Embedder {
     /// Vectors for many texts, in order. Texts are sorted by length and embedded in batches,
     /// so little padding is computed.
     pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vector>> {
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| self.error(e))?;
+        Ok(self
+            .run(texts, false)?
+            .into_iter()
+            .map(|(v, _)| v)
+            .collect())
+    }
+
+    /// Vectors and distress-top logits for the pieces of a message being screened: one pass
+    /// through the shared lower layers serves both.
+    pub fn screen_batch(&self, texts: &[&str]) -> Result<Vec<(Vector, f32)>> {
+        self.run(texts, true)
+    }
+
+    /// Distress-top logits for training examples: the out-of-fold logit of a built-in example
+    /// (a top that never saw it), the final top's for any other text (a trust's examples, which
+    /// it never saw either).
+    pub fn example_logits(&self, texts: &[&str]) -> Result<Vec<f32>> {
+        let digests: Vec<String> = texts.iter().map(|t| hex(&Embedder::key(t))).collect();
+        let missing: Vec<&str> = texts
+            .iter()
+            .zip(&digests)
+            .filter(|(_, d)| !self.top.out_of_fold.contains_key(*d))
+            .map(|(t, _)| *t)
+            .collect();
+        let mut fresh = self.run(&missing, true)?.into_iter().map(|(_, l)| l);
+        Ok(digests
+            .iter()
+            .map(|d| match self.top.out_of_fold.get(d) {
+                Some(l) => *l,
+                None => fresh.next().unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// The out-of-fold logit stored for a built-in example's exact text, if any.
+    pub fn out_of_fold(&self, text: &str) -> Option<f32> {
+        self.top
+            .out_of_fold
+            .get(&hex(&Embedder::key(text)))
+            .copied()
+    }
+
+    /// Token ids as the model sees them (truncated to its window).
+    pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        tokenize(&self.tokenizer, texts)
+    }
+
+    fn run(&self, texts: &[&str], screen: bool) -> Result<Vec<(Vector, f32)>> {
+        let ids = self.tokenize(texts)?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| encodings[i].get_ids().len());
-        let mut out = vec![Vector::new(); texts.len()];
+        order.sort_by_key(|&i| ids[i].len());
+        let mut out = vec![(Vector::new(), 0.0); texts.len()];
         for chunk in order.chunks(BATCH) {
-            let batch: Vec<&tokenizers::Encoding> = chunk.iter().map(|&i| &encodings[i]).collect();
-            for (&i, v) in chunk.iter().zip(self.forward(&batch)?) {
-                out[i] = v;
+            let batch: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
+            let results = self.forward(&batch, screen).map_err(|e| self.error(e))?;
+            for (&i, r) in chunk.iter().zip(results) {
+                out[i] = r;
             }
         }
         Ok(out)
@@ -259,37 +328,108 @@ impl Embedder {
         model_error(Path::new("all-MiniLM-L6-v2"), e)
     }
 
-    fn forward(&self, batch: &[&tokenizers::Encoding]) -> Result<Vec<Vector>> {
-        let len = batch.iter().map(|e| e.get_ids().len()).max().unwrap_or(0);
-        let (mut ids, mut mask) = (Vec::new(), Vec::new());
-        for e in batch {
-            let n = e.get_ids().len();
-            ids.extend_from_slice(e.get_ids());
-            ids.extend(std::iter::repeat_n(0u32, len - n));
-            mask.extend(std::iter::repeat_n(1u32, n));
-            mask.extend(std::iter::repeat_n(0u32, len - n));
-        }
-        let run = || -> candle_core::Result<Vec<Vec<f32>>> {
-            let shape = (batch.len(), len);
-            let ids = Tensor::from_vec(ids, shape, &Device::Cpu)?;
-            let mask = Tensor::from_vec(mask, shape, &Device::Cpu)?;
-            let types = ids.zeros_like()?;
-            let hidden = self.model.forward(&ids, &types, Some(&mask))?;
-            let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-            let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-            let counts = mask.sum(1)?;
-            summed.broadcast_div(&counts)?.to_vec2::<f32>()
+    fn forward(&self, batch: &[&[u32]], screen: bool) -> candle_core::Result<Vec<(Vector, f32)>> {
+        let (ids, mask) = pad(batch)?;
+        let additive = additive_mask(&mask)?;
+        let first = self.top.first;
+        let x = self.encoder.embed(&ids)?;
+        let trunk = Encoder::run(&self.encoder.layers[..first], &x, &additive, Mode::Infer)?;
+        let top = Encoder::run(
+            &self.encoder.layers[first..],
+            &trunk,
+            &additive,
+            Mode::Infer,
+        )?;
+        let vectors = mean_pool(&top, &mask)?.to_vec2::<f32>()?;
+        let logits = if screen {
+            let tuned = Encoder::run(&self.top.layers, &trunk, &additive, Mode::Infer)?;
+            self.top.logits(&mean_pool(&tuned, &mask)?)?
+        } else {
+            vec![0.0; batch.len()]
         };
-        let pooled = run().map_err(|e| self.error(e))?;
-        Ok(pooled
+        Ok(vectors
             .into_iter()
             .map(|mut v| {
                 let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
                 v.iter_mut().for_each(|x| *x /= norm);
                 v
             })
+            .zip(logits)
             .collect())
     }
+}
+
+/// The base model's parts, checked against `SHA256SUMS`: what [`Embedder::load`] and the
+/// distress-top trainer start from.
+pub struct Base {
+    /// The encoder, every layer.
+    pub encoder: Encoder,
+    /// Its configuration.
+    pub config: EncoderConfig,
+    /// The weights by name (F32).
+    pub weights: Weights,
+    /// The tokenizer, unpadded, truncated to [`MAX_TOKENS`].
+    pub tokenizer: Tokenizer,
+    /// [`Embedder::id`].
+    pub id: String,
+}
+
+impl Base {
+    /// Reads and checks the base model in `dir`.
+    pub fn load(dir: &Path) -> Result<Base> {
+        let (files, id) = read_checked(dir, &FILES)?;
+        let config_path = dir.join("config.json");
+        let config: EncoderConfig = serde_json::from_slice(&files["config.json"])
+            .map_err(|e| model_error(&config_path, e))?;
+        let weights_path = dir.join("model.safetensors");
+        let weights = tuned::weights_from_bytes(&files["model.safetensors"])
+            .map_err(|e| model_error(&weights_path, e))?;
+        let encoder =
+            Encoder::load(&weights, &config).map_err(|e| model_error(&weights_path, e))?;
+        let tokenizer_path = dir.join("tokenizer.json");
+        let mut tokenizer = Tokenizer::from_bytes(&files["tokenizer.json"])
+            .map_err(|e| model_error(&tokenizer_path, e))?;
+        // The shipped tokenizer pads to 128 tokens; batches are padded here, with a mask.
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..TruncationParams::default()
+            }))
+            .map_err(|e| model_error(&tokenizer_path, e))?;
+        Ok(Base {
+            encoder,
+            config,
+            weights,
+            tokenizer,
+            id,
+        })
+    }
+}
+
+/// Token ids of `texts` (with BERT's `[CLS]` and `[SEP]`).
+pub fn tokenize(tokenizer: &Tokenizer, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+    let encodings = tokenizer
+        .encode_batch(texts.to_vec(), true)
+        .map_err(|e| model_error(Path::new("tokenizer.json"), e))?;
+    Ok(encodings.iter().map(|e| e.get_ids().to_vec()).collect())
+}
+
+/// Pads token ids to one length: (ids, mask), both (batch, tokens); the mask is F32 1/0.
+pub fn pad(batch: &[&[u32]]) -> candle_core::Result<(Tensor, Tensor)> {
+    let len = batch.iter().map(|e| e.len()).max().unwrap_or(0);
+    let (mut ids, mut mask) = (Vec::new(), Vec::new());
+    for e in batch {
+        ids.extend_from_slice(e);
+        ids.extend(std::iter::repeat_n(0u32, len - e.len()));
+        mask.extend(std::iter::repeat_n(1f32, e.len()));
+        mask.extend(std::iter::repeat_n(0f32, len - e.len()));
+    }
+    let shape = (batch.len(), len);
+    Ok((
+        Tensor::from_vec(ids, shape, &Device::Cpu)?,
+        Tensor::from_vec(mask, shape, &Device::Cpu)?,
+    ))
 }
 
 /// Where the committed model lives, relative to the crate root; for tests, benches and the
@@ -370,5 +510,60 @@ mod tests {
         std::fs::write(dir.path().join("model.safetensors"), b"not a model").unwrap();
         let e = Embedder::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("SHA-256"), "{e}");
+        // A whole base model without its distress top is refused too, naming the folder.
+        std::fs::copy(
+            src.join("model.safetensors"),
+            dir.path().join("model.safetensors"),
+        )
+        .unwrap();
+        let e = Embedder::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("distress") && e.contains("SHA256SUMS"), "{e}");
+        let top = dir.path().join(DISTRESS_DIR);
+        std::fs::create_dir(&top).unwrap();
+        for f in ["SHA256SUMS", tuned::WEIGHTS_FILE, tuned::OUT_OF_FOLD_FILE] {
+            std::fs::copy(src.join(DISTRESS_DIR).join(f), top.join(f)).unwrap();
+        }
+        assert_eq!(Embedder::load(dir.path()).unwrap().id(), model().id());
+        std::fs::write(top.join(tuned::OUT_OF_FOLD_FILE), b"{}").unwrap();
+        let e = Embedder::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains(tuned::OUT_OF_FOLD_FILE) && e.contains("SHA-256"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_distress_top_reads_who_is_at_risk() {
+        let m = model();
+        let s = m
+            .screen_batch(&[
+                "i took 30 paracetamol an hour ago",
+                "a patient took 30 paracetamol an hour ago, what is the protocol",
+                "this rota is killing me lol",
+            ])
+            .unwrap();
+        assert!(s[0].1 > 0.0, "{s:?}");
+        assert!(s[1].1 < 0.0 && s[2].1 < 0.0, "{:?}", (s[1].1, s[2].1));
+        // Screening gives the same sentence vector as plain embedding.
+        let plain = m.embed("i took 30 paracetamol an hour ago").unwrap();
+        assert!(dot(&plain, &s[0].0) > 0.9999);
+    }
+
+    #[test]
+    fn every_builtin_example_has_an_out_of_fold_logit() {
+        // Fails when safety/examples.toml changed without retraining the top
+        // (cargo run --release --bin train-distress-top).
+        let m = model();
+        let missing: Vec<String> = crate::safety::examples::builtin()
+            .into_iter()
+            .filter(|e| m.out_of_fold(&e.text).is_none())
+            .map(|e| e.text)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{} without: {:?}",
+            missing.len(),
+            &missing[..missing.len().min(5)]
+        );
     }
 }

@@ -1,0 +1,234 @@
+//! The BERT encoder of all-MiniLM-L6-v2, written out so its layers can be run in two parts: a
+//! shared trunk (embeddings and the lower layers) and a top. The sentence vector comes from the
+//! model's own top; the distress score from a fine-tuned copy of the top layers
+//! ([`super::tuned`]), run on the same trunk output, so a message costs one trunk pass for both.
+//!
+//! Invariants:
+//! - [`Mode::Infer`] reproduces candle-transformers' `BertModel` (fused layer norm and softmax)
+//!   to float rounding; [`Mode::Train`] computes the same function with differentiable ops, for
+//!   the trainer (`src/bin/train-distress-top.rs`).
+//! - Weights are plain tensors keyed by their safetensors names (`encoder.layer.N....`), so the
+//!   base model and a tuned top load the same way.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Result, Tensor, D};
+use candle_nn::{Linear, Module};
+use serde::Deserialize;
+
+/// The parts of `config.json` the encoder needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// Width of every hidden state.
+    pub hidden_size: usize,
+    /// Attention heads per layer.
+    pub num_attention_heads: usize,
+    /// Transformer layers.
+    pub num_hidden_layers: usize,
+    /// Layer-norm epsilon.
+    pub layer_norm_eps: f64,
+}
+
+/// Inference (fused kernels) or training (ops with gradients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Fast, no gradients.
+    Infer,
+    /// Differentiable.
+    Train,
+}
+
+/// Named weights.
+pub type Weights = HashMap<String, Tensor>;
+
+fn get(w: &Weights, name: &str) -> Result<Tensor> {
+    w.get(name)
+        .cloned()
+        .ok_or_else(|| candle_core::Error::Msg(format!("missing weight {name}")))
+}
+
+fn linear(w: &Weights, prefix: &str) -> Result<Linear> {
+    Ok(Linear::new(
+        get(w, &format!("{prefix}.weight"))?,
+        Some(get(w, &format!("{prefix}.bias"))?),
+    ))
+}
+
+/// A layer norm's scale and shift.
+#[derive(Clone)]
+struct Norm {
+    scale: Tensor,
+    shift: Tensor,
+    eps: f64,
+}
+
+impl Norm {
+    fn load(w: &Weights, prefix: &str, eps: f64) -> Result<Norm> {
+        Ok(Norm {
+            scale: get(w, &format!("{prefix}.weight"))?,
+            shift: get(w, &format!("{prefix}.bias"))?,
+            eps,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        match mode {
+            Mode::Infer => candle_nn::ops::layer_norm(x, &self.scale, &self.shift, self.eps as f32),
+            Mode::Train => {
+                candle_nn::ops::layer_norm_slow(x, &self.scale, &self.shift, self.eps as f32)
+            }
+        }
+    }
+}
+
+/// One transformer layer.
+#[derive(Clone)]
+pub struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attention_out: Linear,
+    attention_norm: Norm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: Norm,
+    heads: usize,
+}
+
+impl Layer {
+    /// Layer `index` from `w`.
+    pub fn load(w: &Weights, index: usize, config: &Config) -> Result<Layer> {
+        let p = format!("encoder.layer.{index}");
+        let eps = config.layer_norm_eps;
+        Ok(Layer {
+            query: linear(w, &format!("{p}.attention.self.query"))?,
+            key: linear(w, &format!("{p}.attention.self.key"))?,
+            value: linear(w, &format!("{p}.attention.self.value"))?,
+            attention_out: linear(w, &format!("{p}.attention.output.dense"))?,
+            attention_norm: Norm::load(w, &format!("{p}.attention.output.LayerNorm"), eps)?,
+            intermediate: linear(w, &format!("{p}.intermediate.dense"))?,
+            output: linear(w, &format!("{p}.output.dense"))?,
+            output_norm: Norm::load(w, &format!("{p}.output.LayerNorm"), eps)?,
+            heads: config.num_attention_heads,
+        })
+    }
+
+    /// The layer's weights under their safetensors names, as layer `index`; for saving.
+    pub fn named(&self, index: usize) -> Vec<(String, Tensor)> {
+        let p = format!("encoder.layer.{index}");
+        let mut out = Vec::new();
+        let mut linear = |name: &str, l: &Linear| {
+            out.push((format!("{p}.{name}.weight"), l.weight().clone()));
+            if let Some(b) = l.bias() {
+                out.push((format!("{p}.{name}.bias"), b.clone()));
+            }
+        };
+        linear("attention.self.query", &self.query);
+        linear("attention.self.key", &self.key);
+        linear("attention.self.value", &self.value);
+        linear("attention.output.dense", &self.attention_out);
+        linear("intermediate.dense", &self.intermediate);
+        linear("output.dense", &self.output);
+        for (name, n) in [
+            ("attention.output.LayerNorm", &self.attention_norm),
+            ("output.LayerNorm", &self.output_norm),
+        ] {
+            out.push((format!("{p}.{name}.weight"), n.scale.clone()));
+            out.push((format!("{p}.{name}.bias"), n.shift.clone()));
+        }
+        out
+    }
+
+    /// `x` is (batch, tokens, hidden); `mask` is [`additive_mask`]'s.
+    pub fn forward(&self, x: &Tensor, mask: &Tensor, mode: Mode) -> Result<Tensor> {
+        let (b, t, h) = x.dims3()?;
+        let head = h / self.heads;
+        let split = |y: Tensor| {
+            y.reshape((b, t, self.heads, head))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        let q = split(self.query.forward(x)?)?;
+        let k = split(self.key.forward(x)?)?;
+        let v = split(self.value.forward(x)?)?;
+        let scores = (q.matmul(&k.t()?)? / (head as f64).sqrt())?.broadcast_add(mask)?;
+        let probs = match mode {
+            Mode::Infer => candle_nn::ops::softmax_last_dim(&scores)?,
+            Mode::Train => candle_nn::ops::softmax(&scores, D::Minus1)?,
+        };
+        let context = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .contiguous()?
+            .reshape((b, t, h))?;
+        let attended = self
+            .attention_norm
+            .forward(&(self.attention_out.forward(&context)? + x)?, mode)?;
+        let inner = self.intermediate.forward(&attended)?.gelu_erf()?;
+        self.output_norm
+            .forward(&(self.output.forward(&inner)? + &attended)?, mode)
+    }
+}
+
+/// Token embeddings and every layer of the base model.
+#[derive(Clone)]
+pub struct Encoder {
+    words: Tensor,
+    positions: Tensor,
+    token_type: Tensor,
+    norm: Norm,
+    /// The layers, bottom first.
+    pub layers: Vec<Layer>,
+}
+
+impl Encoder {
+    /// The whole base model from `w`.
+    pub fn load(w: &Weights, config: &Config) -> Result<Encoder> {
+        Ok(Encoder {
+            words: get(w, "embeddings.word_embeddings.weight")?,
+            positions: get(w, "embeddings.position_embeddings.weight")?,
+            token_type: get(w, "embeddings.token_type_embeddings.weight")?.narrow(0, 0, 1)?,
+            norm: Norm::load(w, "embeddings.LayerNorm", config.layer_norm_eps)?,
+            layers: (0..config.num_hidden_layers)
+                .map(|i| Layer::load(w, i, config))
+                .collect::<Result<_>>()?,
+        })
+    }
+
+    /// Input embeddings for `ids` (batch, tokens): (batch, tokens, hidden).
+    pub fn embed(&self, ids: &Tensor) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        let words = self
+            .words
+            .index_select(&ids.flatten_all()?, 0)?
+            .reshape((b, t, ()))?;
+        let extra = (self
+            .positions
+            .narrow(0, 0, t)?
+            .broadcast_add(&self.token_type))?;
+        self.norm
+            .forward(&words.broadcast_add(&extra)?, Mode::Infer)
+    }
+
+    /// Runs `layers` over `x`.
+    pub fn run(layers: &[Layer], x: &Tensor, mask: &Tensor, mode: Mode) -> Result<Tensor> {
+        let mut x = x.clone();
+        for layer in layers {
+            x = layer.forward(&x, mask, mode)?;
+        }
+        Ok(x)
+    }
+}
+
+/// The attention mask as BERT adds it to the scores: 0 for real tokens, a large negative number
+/// for padding; `mask` is (batch, tokens) of 1 and 0 in F32. Result: (batch, 1, 1, tokens).
+pub fn additive_mask(mask: &Tensor) -> Result<Tensor> {
+    let (b, t) = mask.dims2()?;
+    ((mask - 1.0)? * f32::MAX as f64)?.reshape((b, 1, 1, t))
+}
+
+/// Mean of the hidden states `x` (batch, tokens, hidden) over the real tokens of `mask`.
+pub fn mean_pool(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+    x.broadcast_mul(&mask)?.sum(1)?.broadcast_div(&mask.sum(1)?)
+}
