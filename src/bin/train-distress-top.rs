@@ -19,7 +19,9 @@ use candle_nn::Optimizer;
 use sha2::{Digest, Sha256};
 
 use ohwb_bot::embed::encoder::{additive_mask, mean_pool, Encoder, Layer, Mode, Weights};
-use ohwb_bot::embed::tuned::{DistressTop, OutOfFold, HEAD, OUT_OF_FOLD_FILE, WEIGHTS_FILE};
+use ohwb_bot::embed::tuned::{
+    example_key, DistressTop, OutOfFold, HEAD, OUT_OF_FOLD_FILE, WEIGHTS_FILE,
+};
 use ohwb_bot::embed::{self, Base, DISTRESS_DIR};
 
 /// Base layers below this stay frozen. Tuning more layers did better on the dev distress sets
@@ -71,7 +73,7 @@ fn main() -> Result<()> {
         let held: Vec<usize> = (0..texts.len()).filter(|&i| fold[i] == k).collect();
         let top = train_top(&base, &trunk, &labels, &train)?;
         for (i, l) in held.iter().zip(score(&top, &trunk, &held)?) {
-            logits.insert(hex(&Sha256::digest(texts[*i].as_bytes())), l);
+            logits.insert(example_key(texts[*i]), l);
         }
         eprintln!("fold {k} done at {:?}", started.elapsed());
     }
@@ -283,12 +285,11 @@ fn write(dir: &Path, top: &DistressTop, oof: OutOfFold) -> Result<()> {
     let mut sums = String::new();
     for name in [WEIGHTS_FILE, OUT_OF_FOLD_FILE] {
         let bytes = std::fs::read(dir.join(name))?;
-        sums.push_str(&format!("{}  {name}\n", hex(&Sha256::digest(&bytes))));
+        sums.push_str(&format!(
+            "{}  {name}\n",
+            embed::hex(&Sha256::digest(&bytes))
+        ));
     }
     std::fs::write(dir.join("SHA256SUMS"), sums)?;
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -138,7 +138,8 @@ fn read_checked(
     Ok((files, hex(&id.finalize())[..16].to_string()))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -279,7 +280,7 @@ impl Embedder {
     /// (a top that never saw it), the final top's for any other text (a trust's examples, which
     /// it never saw either).
     pub fn example_logits(&self, texts: &[&str]) -> Result<Vec<f32>> {
-        let digests: Vec<String> = texts.iter().map(|t| hex(&Embedder::key(t))).collect();
+        let digests: Vec<String> = texts.iter().map(|t| tuned::example_key(t)).collect();
         let missing: Vec<&str> = texts
             .iter()
             .zip(&digests)
@@ -298,10 +299,7 @@ impl Embedder {
 
     /// The out-of-fold logit stored for a built-in example's exact text, if any.
     pub fn out_of_fold(&self, text: &str) -> Option<f32> {
-        self.top
-            .out_of_fold
-            .get(&hex(&Embedder::key(text)))
-            .copied()
+        self.top.out_of_fold.get(&tuned::example_key(text)).copied()
     }
 
     /// Token ids as the model sees them (truncated to its window).

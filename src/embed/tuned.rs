@@ -47,6 +47,12 @@ pub struct DistressTop {
     pub out_of_fold: HashMap<String, f32>,
 }
 
+/// The key of an example in [`OutOfFold::logits`]: hex SHA-256 of its exact text. The trainer
+/// writes and the embedder reads with this one function, so the two cannot drift apart.
+pub fn example_key(text: &str) -> String {
+    super::hex(&super::Embedder::key(text))
+}
+
 /// Name of the head's weight and bias in the safetensors file.
 pub const HEAD: &str = "distress_head";
 
