@@ -64,7 +64,11 @@ impl Scope {
     }
 
     /// Probability-like score in 0..1 that `question` (with its sentence `vector`) is one the
-    /// documents answer.
+    /// documents answer. The base model's vector, not the question top's: the scope model's
+    /// thresholds were calibrated on it, and with the question top's the veto declined
+    /// answerable questions shaped like out-of-scope ones ("how many days does the NHS lose to
+    /// sickness" reads like "how many days did my trust lose") for no more out-of-scope
+    /// questions declined on dev.
     pub fn score(&self, question: &str, vector: &[f32]) -> f32 {
         self.fit.score(question, vector)
     }

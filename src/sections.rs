@@ -71,7 +71,7 @@ impl SectionModel {
                 labels.push(k);
             }
         }
-        let vectors = embedder.embed_cached(&texts)?;
+        let vectors = embedder.question_cached(&texts)?;
         let xs: Vec<&[f32]> = vectors.iter().map(|v| &v[..]).collect();
         let (weights, bias) = fit(&xs, &labels, sections.len());
         Ok(Some(SectionModel {
@@ -82,7 +82,8 @@ impl SectionModel {
         }))
     }
 
-    /// Each section's probability for a question's `vector`, in [`Self::sections`] order.
+    /// Each section's probability for a question's question vector
+    /// ([`Embedder::embed_question`]), in [`Self::sections`] order.
     pub fn probabilities(&self, vector: &[f32]) -> Vec<f32> {
         let mut p: Vec<f32> = self
             .bias

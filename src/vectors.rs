@@ -10,8 +10,10 @@
 //!                           count), then per passage in corpus order the vectors of its
 //!                           answer pieces (`answer_units`): read per cited passage, never
 //!                           loaded whole, so a 100k-passage corpus costs no memory for them
-//! index/vector-cache.bin    OHWBVC01, the model id (16 ASCII hex), then per text: the SHA-256
-//!                           of the exact text and DIM f32
+//! index/vector-cache.bin    OHWBVC01, the model id (16 ASCII hex), then per vector: its key
+//!                           (SHA-256 of the exact text, `Embedder::key`, or of a marker and
+//!                           the text for a question vector, `Embedder::question_key`) and
+//!                           DIM f32
 //! ```
 //!
 //! Invariants:
@@ -192,15 +194,14 @@ pub fn load_cache(index_dir: &Path, embedder: &Embedder) {
     }
 }
 
-/// Writes the cache of `texts` (all embedded by now) atomically. Best effort: a failure costs
-/// time at the next build, never correctness, so it is only logged.
-pub fn save_cache(index_dir: &Path, embedder: &Embedder, texts: &[&str]) {
-    let mut bytes = Vec::with_capacity(24 + texts.len() * (32 + DIM * 4));
+/// Writes the cached vectors of `keys` (all computed by now) atomically. Best effort: a
+/// failure costs time at the next build, never correctness, so it is only logged.
+pub fn save_cache(index_dir: &Path, embedder: &Embedder, keys: &[[u8; 32]]) {
+    let mut bytes = Vec::with_capacity(24 + keys.len() * (32 + DIM * 4));
     bytes.extend_from_slice(CACHE_MAGIC);
     bytes.extend_from_slice(embedder.id().as_bytes());
     let mut seen = std::collections::HashSet::new();
-    for t in texts {
-        let key = Embedder::key(t);
+    for &key in keys {
         if let (true, Some(v)) = (seen.insert(key), embedder.cached(&key)) {
             bytes.extend_from_slice(&key);
             push_floats(&mut bytes, &v);
@@ -247,9 +248,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let m = model();
         m.embed_cached(&["kept text", "dropped text"]).unwrap();
-        save_cache(dir.path(), &m, &["kept text"]);
+        m.question_cached(&["kept question"]).unwrap();
+        let keys = [
+            Embedder::key("kept text"),
+            Embedder::question_key("kept question"),
+        ];
+        save_cache(dir.path(), &m, &keys);
         let size = std::fs::metadata(dir.path().join(CACHE)).unwrap().len() as usize;
-        assert_eq!(size, 8 + 16 + 32 + DIM * 4);
+        assert_eq!(size, 8 + 16 + 2 * (32 + DIM * 4));
+        // The two kinds of vector of one text are kept apart.
+        assert_ne!(
+            Embedder::key("kept question"),
+            Embedder::question_key("kept question")
+        );
         // A damaged cache is ignored, not an error.
         std::fs::write(dir.path().join(CACHE), b"OHWBVC01garbage").unwrap();
         load_cache(dir.path(), &m);

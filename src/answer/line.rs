@@ -1,10 +1,12 @@
-//! The answer line: the sentence (or introduced list) of the cited passages that best answers
-//! the question, by its words and by its meaning, made readable on its own.
+//! The answer line: the sentence (or introduced list) of the best section's passages that best
+//! answers the question, by its words and by its meaning, made readable on its own.
 //!
 //! Invariants:
-//! - Every word is copied from a cited passage (its sentences, its heading, or its list items
-//!   joined with "; "), and the line ends with the number of the citation it came from.
-//! - Citation [1] gives the line unless it has nothing that answers and [2] clearly does.
+//! - Every word is copied from one passage of the pool (its sentences, its heading, or its list
+//!   items joined with "; "); the caller cites that passage and numbers the line after it.
+//! - The pool's first passage and the others of its section (one section is split into a
+//!   passage per source, and the answer is often in another source's) give the line, unless
+//!   they have nothing that answers and the next cited section clearly does.
 //! - A sentence that leans on the one before ("They…", "It…", "The same…") brings it along.
 //! - At most [`MAX_SUMMARY_CHARS`] characters.
 
@@ -12,6 +14,7 @@ use std::collections::HashSet;
 
 use super::Citation;
 use crate::answer_units::{answer_units, list_after, AnswerUnit};
+use crate::corpus::phrasings::section_of;
 use crate::embed::dot;
 use crate::index::SearchIndex;
 use crate::query::{self, Concept};
@@ -24,10 +27,16 @@ pub const MAX_SUMMARY_CHARS: usize = 420;
 /// Chosen on dev with the other weights here (0, 0.25, 0.5, 1, 2): words decide, meaning
 /// breaks their ties.
 const MEANING_WEIGHT: f32 = 0.5;
-/// A pick from [1] scoring at least this is good enough; [2] is not looked at.
+/// A pick from [1]'s section scoring at least this is good enough; the next section is not
+/// looked at.
 const GOOD_ENOUGH: f32 = 0.9;
-/// How much better [2]'s best must score to replace [1]'s.
+/// How much better the next section's best must score to replace it.
 const SECOND_MARGIN: f32 = 0.25;
+/// Each later passage of [1]'s section scores this much less than the one before it: [1] is
+/// the passage the ranking put first, and wins near-ties.
+const PASSAGE_PENALTY: f32 = 0.05;
+/// Room kept for the citation marker (" [10]") within [`MAX_SUMMARY_CHARS`].
+const MARKER_CHARS: usize = 5;
 /// Earlier sentences win near-ties: a passage usually says the main thing first.
 const POSITION_PENALTY: f32 = 0.01;
 /// Below this many words a sentence brings the next one along for context.
@@ -142,23 +151,42 @@ const LEANS_BACK: &[&str] = &[
     "here ",
 ];
 
-/// Builds the answer line for `citations` (best first). `vector` is the question's sentence
-/// vector; without it (lexical mode) sentences are scored by their words only.
+/// An answer line, without its citation marker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// At most [`MAX_SUMMARY_CHARS`] less room for the marker.
+    pub text: String,
+    /// The passage it came from: an index into the pool.
+    pub source: usize,
+}
+
+/// Builds the answer line from `pool`: the citations, best first, then passages of the first
+/// citation's section that are not cited. `vector` is the question's sentence vector; without
+/// it (lexical mode) sentences are scored by their words only.
 pub fn answer_line(
     index: &SearchIndex,
     question: &str,
-    citations: &[Citation],
+    pool: &[Citation],
     concepts: &[Concept],
     vector: Option<&[f32]>,
-) -> String {
+) -> Option<Line> {
     let want = wants(question);
-    let Some(first) = citations.first() else {
-        return String::new();
-    };
-    let mut best = best_unit(index, 0, first, concepts, vector, want);
+    let first_section = section_of(&pool.first()?.passage_id);
+    let (same, other): (Vec<usize>, Vec<usize>) =
+        (0..pool.len()).partition(|&i| section_of(&pool[i].passage_id) == first_section);
+    let mut best = same
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &i)| {
+            let (s, ci, u) = best_unit(index, i, &pool[i], concepts, vector, want)?;
+            Some((s - PASSAGE_PENALTY * k as f32, ci, u))
+        })
+        .fold(None, better);
     if best.as_ref().is_none_or(|(s, _, _)| *s < GOOD_ENOUGH) {
-        if let Some(second) = citations.get(1) {
-            let other = best_unit(index, 1, second, concepts, vector, want);
+        // The next section, only if it is cited (an uncited passage is only ever one of the
+        // first section's).
+        if let Some(&second) = other.first() {
+            let other = best_unit(index, second, &pool[second], concepts, vector, want);
             if let (Some((s2, _, _)), Some((s1, _, _))) = (&other, &best) {
                 if *s2 > *s1 + SECOND_MARGIN {
                     best = other;
@@ -166,10 +194,8 @@ pub fn answer_line(
             }
         }
     }
-    let Some((_, ci, unit)) = best else {
-        return String::new();
-    };
-    let passage = &citations[ci].text;
+    let (_, ci, unit) = best?;
+    let passage = &pool[ci].text;
     let sents = sentences(passage);
     let text = match unit.whole {
         true => unit.text,
@@ -206,11 +232,21 @@ pub fn answer_line(
         .join(" ")
         .trim_start_matches(|c: char| c == '-' || c.is_ascii_digit() || c == '.' || c == ' ')
         .to_string();
-    let marker = format!(" [{}]", ci + 1);
-    format!(
-        "{}{marker}",
-        truncate_words(&text, MAX_SUMMARY_CHARS - marker.len())
-    )
+    Some(Line {
+        text: truncate_words(&text, MAX_SUMMARY_CHARS - MARKER_CHARS),
+        source: ci,
+    })
+}
+
+/// The higher-scoring of two picks; the earlier on a tie.
+fn better(
+    best: Option<(f32, usize, AnswerUnit)>,
+    next: (f32, usize, AnswerUnit),
+) -> Option<(f32, usize, AnswerUnit)> {
+    match best {
+        Some(b) if b.0 >= next.0 => Some(b),
+        _ => Some(next),
+    }
 }
 
 fn leans_back(sentence: &str) -> bool {
@@ -254,13 +290,7 @@ fn best_unit(
                 words + kind + MEANING_WEIGHT * meaning - POSITION_PENALTY * u.sentence as f32;
             (score, ci, u)
         })
-        .fold(
-            None,
-            |best: Option<(f32, usize, AnswerUnit)>, next| match best {
-                Some(b) if b.0 >= next.0 => Some(b),
-                _ => Some(next),
-            },
-        )
+        .fold(None, better)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //!   text are only words. Nothing here panics on user input.
 //! - The result is plain data: rendering (Discord, console, JSON) belongs to the front ends.
 
+mod cite;
 mod decide;
 mod line;
 mod retrieve;
@@ -21,6 +22,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use crate::config::AnswerConfig;
+use crate::corpus::phrasings::section_of;
 use crate::index::{Hit, SearchIndex};
 use crate::query::{self, Concept};
 use crate::Result;
@@ -195,10 +197,19 @@ pub fn answer(
         return Ok(declined(explain, EMPTY_QUESTION));
     }
     let semantic = opts.mode == Mode::Hybrid;
-    let vector = match (&opts.vector, semantic) {
-        (_, false) => None,
-        (Some(v), true) if v.len() == crate::embed::DIM => Some(v.clone()),
-        (_, true) => Some(index.embedder().embed(question)?),
+    // The sentence vector meets passages and feeds the scope model; the question vector
+    // ([`crate::embed::question`]) feeds the section model. One pass through the lower layers
+    // gives both.
+    let embedder = index.embedder();
+    let (vector, question_vector) = match (&opts.vector, semantic) {
+        (_, false) => (None, None),
+        (Some(v), true) if v.len() == crate::embed::DIM => {
+            (Some(v.clone()), Some(embedder.embed_question(question)?))
+        }
+        (_, true) => {
+            let (v, q) = embedder.read_question(question)?;
+            (Some(v), Some(q))
+        }
     };
     let Retrieved {
         mut candidates,
@@ -210,6 +221,7 @@ pub fn answer(
         index,
         &concepts,
         vector.as_deref(),
+        question_vector.as_deref(),
         opts.document.clone(),
         opts.mode,
     )?;
@@ -275,34 +287,29 @@ pub fn answer(
         let by_meaning = semantic
             && c.cosine >= PARAPHRASE_COSINE
             && c.cosine >= best.cosine - CITE_COSINE_SLACK;
-        by_words || by_meaning
+        let by_section = semantic && c.section >= CITE_SECTION;
+        by_words || by_meaning || by_section
     };
-    let citations: Vec<Citation> = std::iter::once(best)
+    // One citation per section first: a section's other passages come after every section's
+    // first, so a wrong first section does not fill the list with its own passages.
+    let mut seen = HashSet::new();
+    let (firsts, rest): (Vec<&Candidate>, Vec<&Candidate>) = std::iter::once(best)
         .chain(candidates.iter().skip(1).filter(|c| worth_citing(c)))
-        .take(top)
-        .enumerate()
-        .map(|(i, c)| Citation {
-            rank: i + 1,
-            passage_id: c.hit.passage_id.clone(),
-            doc_slug: c.hit.doc_slug.clone(),
-            document: c.hit.document.clone(),
-            kind: c.hit.kind.clone(),
-            section: c.hit.section.clone(),
-            url: match c.hit.page {
-                Some(n) => format!("{}#page={n}", c.hit.url),
-                None => c.hit.url.clone(),
-            },
-            page: c.hit.page,
-            dated: index.document_dated(&c.hit.doc_slug).to_string(),
-            score: if semantic { c.fused } else { c.lexical },
-            snippet: {
-                let (text, highlights) = index.snippet(&request, &c.hit.text);
-                Snippet { text, highlights }
-            },
-            text: c.hit.text.clone(),
-        })
+        .partition(|c| seen.insert(section_of(&c.hit.passage_id)));
+    let cited: Vec<&Candidate> = firsts.into_iter().chain(rest).take(top).collect();
+    // The other passages of the best section: one section is split into a passage per source,
+    // and the answer line may come from any of them (it is then cited as [2]).
+    let section = section_of(&best.hit.passage_id);
+    let more = candidates
+        .iter()
+        .filter(|c| section_of(&c.hit.passage_id) == section)
+        .filter(|c| !cited.iter().any(|k| k.hit.passage_id == c.hit.passage_id))
+        .take(if top > 1 { MORE_OF_SECTION } else { 0 });
+    let pool: Vec<Citation> = (cited.iter().copied().chain(more))
+        .map(|c| cite::citation(index, &request, c, semantic))
         .collect();
-    let summary = line::answer_line(index, question, &citations, &concepts, vector.as_deref());
+    let line = line::answer_line(index, question, &pool, &concepts, vector.as_deref());
+    let (summary, citations) = cite::with_line(pool, cited.len(), line, top);
     Ok(Answer {
         question: asked.to_string(),
         answered: true,
@@ -317,6 +324,12 @@ const RESOURCE: &str = "resource";
 
 /// A later citation found by meaning must be within this cosine of the best passage's.
 const CITE_COSINE_SLACK: f32 = 0.08;
+/// Uncited passages of the best section the answer line may come from.
+const MORE_OF_SECTION: usize = 4;
+/// A later citation may also be found by the section model: a passage of a section it gives at
+/// least this probability. With one citation per section first, this took right-section-in-
+/// the-top-3 on the dev split from 0.858 to 0.917 (0.1 and 0.2 did 0.908 and 0.900).
+const CITE_SECTION: f32 = 0.05;
 
 #[cfg(test)]
 mod tests {

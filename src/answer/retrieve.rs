@@ -82,6 +82,8 @@ pub struct Candidate {
     pub cosine: f32,
     /// 1-based rank in the dense ranking, if in its top [`DEPTH`].
     pub dense_rank: Option<usize>,
+    /// The section model's probability for the passage's section (0 without one).
+    pub section: f32,
     /// The fused score the candidates are ordered by (the lexical score in lexical mode).
     pub fused: f32,
 }
@@ -103,11 +105,13 @@ pub struct Retrieved {
     pub generic: HashSet<String>,
 }
 
-/// Finds candidates for `concepts` (and the question's `vector`, in hybrid mode).
+/// Finds candidates for `concepts` (and, in hybrid mode, the question's sentence `vector` and
+/// its `question_vector` for the section model).
 pub fn retrieve(
     index: &SearchIndex,
     concepts: &[Concept],
     vector: Option<&[f32]>,
+    question_vector: Option<&[f32]>,
     document: Option<String>,
     mode: Mode,
 ) -> Result<Retrieved> {
@@ -161,7 +165,9 @@ pub fn retrieve(
             .into_iter()
             .map(|h| candidate(concepts, h)),
     );
-    let sections = index.section_probabilities(vector);
+    let sections = question_vector
+        .map(|q| index.section_probabilities(q))
+        .unwrap_or_default();
     for c in &mut all {
         c.cosine = index.similarity(vector, &c.hit.passage_id);
         c.dense_rank = dense
@@ -169,11 +175,12 @@ pub fn retrieve(
             .iter()
             .position(|(id, _)| *id == c.hit.passage_id)
             .map(|r| r + 1);
-        let section = sections
+        c.section = sections
             .get(section_of(&c.hit.passage_id))
             .copied()
             .unwrap_or(0.0);
-        c.fused = LEXICAL_WEIGHT * c.coverage + DENSE_WEIGHT * c.cosine + SECTION_WEIGHT * section;
+        c.fused =
+            LEXICAL_WEIGHT * c.coverage + DENSE_WEIGHT * c.cosine + SECTION_WEIGHT * c.section;
         if c.hit.kind == STRATEGY && !names_other {
             c.fused *= 1.0 + STRATEGY_PRIOR;
         }
@@ -211,6 +218,7 @@ fn candidate(concepts: &[Concept], hit: Hit) -> Candidate {
         lexical_rank: None,
         cosine: 0.0,
         dense_rank: None,
+        section: 0.0,
         fused: 0.0,
     }
 }

@@ -16,9 +16,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::Optimizer;
-use sha2::{Digest, Sha256};
 
-use ohwb_bot::embed::encoder::{additive_mask, mean_pool, Encoder, Layer, Mode, Weights};
+use ohwb_bot::embed::encoder::{additive_mask, mean_pool, Encoder, Mode};
+use ohwb_bot::embed::training::{
+    batch, f16_rounded, layer_vars, layers_from, named_f16, shuffle, trunk_of, weights_of,
+    write_sums,
+};
 use ohwb_bot::embed::tuned::{
     example_key, DistressTop, OutOfFold, HEAD, OUT_OF_FOLD_FILE, WEIGHTS_FILE,
 };
@@ -50,7 +53,7 @@ fn main() -> Result<()> {
     let started = std::time::Instant::now();
     let trunk = ids
         .iter()
-        .map(|ids| trunk_of(&base.encoder, ids))
+        .map(|ids| trunk_of(&base.encoder, ids, FIRST_LAYER))
         .collect::<candle_core::Result<Vec<Tensor>>>()?;
     eprintln!(
         "{} examples through the frozen layers in {:?}",
@@ -95,99 +98,31 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// One example through the embeddings and the frozen layers: (tokens, hidden).
-fn trunk_of(encoder: &Encoder, ids: &[u32]) -> candle_core::Result<Tensor> {
-    let t = Tensor::new(ids, &Device::Cpu)?.unsqueeze(0)?;
-    let mask = additive_mask(&Tensor::ones((1, ids.len()), DType::F32, &Device::Cpu)?)?;
-    let x = Encoder::run(
-        &encoder.layers[..FIRST_LAYER],
-        &encoder.embed(&t)?,
-        &mask,
-        Mode::Infer,
-    )?;
-    x.squeeze(0)?.contiguous()
-}
-
-/// Pads trunk outputs into a batch: (x, 0/1 mask).
-fn batch(trunk: &[Tensor], idx: &[usize]) -> candle_core::Result<(Tensor, Tensor)> {
-    let len = idx
-        .iter()
-        .map(|&i| trunk[i].dim(0))
-        .collect::<candle_core::Result<Vec<_>>>()?;
-    let t = len.iter().copied().max().unwrap_or(0);
-    let xs = idx
-        .iter()
-        .zip(&len)
-        .map(|(&i, &n)| trunk[i].pad_with_zeros(0, 0, t - n))
-        .collect::<candle_core::Result<Vec<_>>>()?;
-    let mask: Vec<f32> = len
-        .iter()
-        .flat_map(|&n| (0..t).map(move |j| if j < n { 1.0 } else { 0.0 }))
-        .collect();
-    Ok((
-        Tensor::stack(&xs, 0)?,
-        Tensor::from_vec(mask, (idx.len(), t), &Device::Cpu)?,
-    ))
-}
-
-/// The trainable copy: base top layers and a zero head, as variables.
-struct Trainable {
-    vars: Vec<(String, Var)>,
-}
-
-impl Trainable {
-    fn new(base: &Base) -> candle_core::Result<Trainable> {
-        let mut vars = Vec::new();
-        let mut names: Vec<&String> = base
-            .weights
-            .keys()
-            .filter(|k| {
-                (FIRST_LAYER..base.config.num_hidden_layers)
-                    .any(|l| k.starts_with(&format!("encoder.layer.{l}.")))
-            })
-            .collect();
-        names.sort();
-        for name in names {
-            vars.push((name.clone(), Var::from_tensor(&base.weights[name])?));
-        }
-        let h = base.config.hidden_size;
-        vars.push((
-            format!("{HEAD}.weight"),
-            Var::zeros((1, h), DType::F32, &Device::Cpu)?,
-        ));
-        vars.push((
-            format!("{HEAD}.bias"),
-            Var::zeros(1, DType::F32, &Device::Cpu)?,
-        ));
-        Ok(Trainable { vars })
-    }
-
-    fn weights(&self) -> Weights {
-        self.vars
-            .iter()
-            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
-            .collect()
-    }
-}
-
 fn train_top(
     base: &Base,
     trunk: &[Tensor],
     labels: &[bool],
     train: &[usize],
 ) -> Result<DistressTop> {
-    let trainable = Trainable::new(base)?;
-    let weights = trainable.weights();
-    let layers = (FIRST_LAYER..base.config.num_hidden_layers)
-        .map(|i| Layer::load(&weights, i, &base.config))
-        .collect::<candle_core::Result<Vec<_>>>()?;
+    let mut vars = layer_vars(base, FIRST_LAYER)?;
+    let h = base.config.hidden_size;
+    vars.push((
+        format!("{HEAD}.weight"),
+        Var::zeros((1, h), DType::F32, &Device::Cpu)?,
+    ));
+    vars.push((
+        format!("{HEAD}.bias"),
+        Var::zeros(1, DType::F32, &Device::Cpu)?,
+    ));
+    let weights = weights_of(&vars);
+    let layers = layers_from(base, &weights, FIRST_LAYER)?;
     let head_w = weights[&format!("{HEAD}.weight")].clone();
     let head_b = weights[&format!("{HEAD}.bias")].clone();
     let positives = train.iter().filter(|&&i| labels[i]).count().max(1) as f32;
     let negatives = (train.len() as f32 - positives).max(1.0);
     let n = train.len() as f32;
     let mut opt = candle_nn::AdamW::new(
-        trainable.vars.iter().map(|(_, v)| v.clone()).collect(),
+        vars.iter().map(|(_, v)| v.clone()).collect(),
         candle_nn::ParamsAdamW {
             lr: LEARNING_RATE,
             weight_decay: WEIGHT_DECAY,
@@ -197,12 +132,7 @@ fn train_top(
     let mut order = train.to_vec();
     let mut seed = SEED;
     for _ in 0..EPOCHS {
-        for i in (1..order.len()).rev() {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            order.swap(i, (seed >> 33) as usize % (i + 1));
-        }
+        shuffle(&mut order, &mut seed);
         for chunk in order.chunks(BATCH) {
             let (x, mask) = batch(trunk, chunk)?;
             let out = Encoder::run(&layers, &x, &additive_mask(&mask)?, Mode::Train)?;
@@ -233,13 +163,8 @@ fn train_top(
         }
     }
     // What is scored and saved is the F16-rounded top, exactly what the bot loads.
-    let rounded: Weights = trainable
-        .weights()
-        .into_iter()
-        .map(|(k, t)| Ok((k, t.to_dtype(DType::F16)?.to_dtype(DType::F32)?)))
-        .collect::<candle_core::Result<_>>()?;
     Ok(DistressTop::from_weights(
-        &rounded,
+        &f16_rounded(weights_of(&vars))?,
         &base.config,
         OutOfFold {
             first_layer: FIRST_LAYER,
@@ -260,12 +185,7 @@ fn score(top: &DistressTop, trunk: &[Tensor], idx: &[usize]) -> Result<Vec<f32>>
 
 fn write(dir: &Path, top: &DistressTop, oof: OutOfFold) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
-    let mut tensors: HashMap<String, Tensor> = HashMap::new();
-    for (i, layer) in top.layers.iter().enumerate() {
-        for (name, t) in layer.named(FIRST_LAYER + i) {
-            tensors.insert(name, t.to_dtype(DType::F16)?);
-        }
-    }
+    let mut tensors = named_f16(&top.layers, FIRST_LAYER)?;
     tensors.insert(
         format!("{HEAD}.weight"),
         top.head.weight().to_dtype(DType::F16)?,
@@ -282,14 +202,6 @@ fn write(dir: &Path, top: &DistressTop, oof: OutOfFold) -> Result<()> {
         dir.join(OUT_OF_FOLD_FILE),
         serde_json::to_string_pretty(&json)? + "\n",
     )?;
-    let mut sums = String::new();
-    for name in [WEIGHTS_FILE, OUT_OF_FOLD_FILE] {
-        let bytes = std::fs::read(dir.join(name))?;
-        sums.push_str(&format!(
-            "{}  {name}\n",
-            embed::hex(&Sha256::digest(&bytes))
-        ));
-    }
-    std::fs::write(dir.join("SHA256SUMS"), sums)?;
+    write_sums(dir, &[WEIGHTS_FILE, OUT_OF_FOLD_FILE])?;
     Ok(())
 }

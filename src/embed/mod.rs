@@ -1,10 +1,12 @@
 //! Sentence embeddings: all-MiniLM-L6-v2 run offline in pure Rust (candle tensors, the encoder
-//! in [`encoder`]), and the fine-tuned distress top ([`tuned`]) on the same trunk.
+//! in [`encoder`]), and two fine-tuned tops on the same trunk: the distress top ([`tuned`]) and
+//! the question top ([`question`]).
 //!
 //! A text becomes a 384-dimensional unit vector: BERT's last hidden state averaged over the
 //! real tokens (padding masked out), then L2-normalised, which is what sentence-transformers
 //! does for this model, so the cosine of two vectors is their dot product. A message being
-//! screened also gets the distress top's logit, from the same pass through the lower layers.
+//! screened also gets the distress top's logit, and a question its question vector, from the
+//! same pass through the lower layers.
 //!
 //! Invariants:
 //! - The model is read only from the files committed under `models/` (see their NOTICE); nothing
@@ -27,9 +29,12 @@ use tokenizers::{Tokenizer, TruncationParams};
 use crate::{Error, Result};
 
 pub mod encoder;
+pub mod question;
+pub mod training;
 pub mod tuned;
 
 use encoder::{additive_mask, mean_pool, Config as EncoderConfig, Encoder, Mode, Weights};
+use question::{QuestionTop, QUESTION_DIR};
 use tuned::{DistressTop, OutOfFold};
 
 /// Length of every vector.
@@ -74,6 +79,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 pub struct Embedder {
     encoder: Encoder,
     top: DistressTop,
+    question: QuestionTop,
     tokenizer: Tokenizer,
     /// Hex SHA-256 over the model files: which model made a vector.
     id: String,
@@ -81,7 +87,7 @@ pub struct Embedder {
     distress_id: String,
     /// Whole words of the tokenizer's vocabulary (no `##` pieces): a list of real words.
     words: HashSet<String>,
-    /// Index-time vectors by a hash of the exact text.
+    /// Index-time vectors by [`Embedder::key`] (base vectors) or [`Embedder::question_key`].
     cache: Mutex<HashMap<[u8; 32], Arc<[f32]>>>,
 }
 
@@ -163,17 +169,28 @@ impl Embedder {
                 "first_layer is past the model's layers",
             ));
         }
+        let question_dir = dir.join(QUESTION_DIR);
+        let (files, question_id) = read_checked(&question_dir, &[question::WEIGHTS_FILE])?;
+        let question_path = question_dir.join(question::WEIGHTS_FILE);
+        let question = tuned::weights_from_bytes(&files[question::WEIGHTS_FILE])
+            .and_then(|w| QuestionTop::from_weights(&w, &base.config))
+            .map_err(|e| model_error(&question_path, e))?;
         let words = base
             .tokenizer
             .get_vocab(false)
             .into_keys()
             .filter(|w| !w.starts_with("##") && !w.starts_with('[') && w.len() > 1)
             .collect();
-        // One id for both parts: a new top rebuilds the detector as a new model would.
-        let id = hex(&Sha256::digest(format!("{}+{distress_id}", base.id)))[..16].to_string();
+        // One id for all parts: a new top rebuilds what it feeds as a new model would.
+        let id = hex(&Sha256::digest(format!(
+            "{}+{distress_id}+{question_id}",
+            base.id
+        )))[..16]
+            .to_string();
         Ok(Embedder {
             encoder: base.encoder,
             top,
+            question,
             tokenizer: base.tokenizer,
             id,
             distress_id,
@@ -198,7 +215,7 @@ impl Embedder {
         Ok(e)
     }
 
-    /// Short hex id of the model files (the base model and the distress top); stored with every
+    /// Short hex id of the model files (the base model and both tops); stored with every
     /// vector set so vectors from another model are never compared with these.
     pub fn id(&self) -> &str {
         &self.id
@@ -225,6 +242,14 @@ impl Embedder {
         Sha256::digest(text.as_bytes()).into()
     }
 
+    /// The cache key of a text's question vector: distinct from its base vector's.
+    pub fn question_key(text: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"question\0");
+        h.update(text.as_bytes());
+        h.finalize().into()
+    }
+
     /// The cached vector for a key, if any.
     pub fn cached(&self, key: &[u8; 32]) -> Option<Arc<[f32]>> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -242,7 +267,22 @@ impl Embedder {
     /// Vectors for texts the index stores (examples, passages), reusing any this process
     /// embedded or loaded before, so rebuilding an unchanged corpus costs nothing.
     pub fn embed_cached(&self, texts: &[&str]) -> Result<Vec<Arc<[f32]>>> {
-        let keys: Vec<[u8; 32]> = texts.iter().map(|t| Embedder::key(t)).collect();
+        self.cached_as(texts, Embedder::key, |t| self.embed_batch(t))
+    }
+
+    /// Question vectors for texts the index learns from (phrasings, out-of-scope examples),
+    /// cached like [`Embedder::embed_cached`].
+    pub fn question_cached(&self, texts: &[&str]) -> Result<Vec<Arc<[f32]>>> {
+        self.cached_as(texts, Embedder::question_key, |t| self.question_batch(t))
+    }
+
+    fn cached_as(
+        &self,
+        texts: &[&str],
+        key: fn(&str) -> [u8; 32],
+        compute: impl Fn(&[&str]) -> Result<Vec<Vector>>,
+    ) -> Result<Vec<Arc<[f32]>>> {
+        let keys: Vec<[u8; 32]> = texts.iter().map(|t| key(t)).collect();
         let missing: Vec<(usize, &str)> = {
             let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             texts
@@ -252,7 +292,7 @@ impl Embedder {
                 .map(|(i, t)| (i, *t))
                 .collect()
         };
-        let fresh = self.embed_batch(&missing.iter().map(|(_, t)| *t).collect::<Vec<_>>())?;
+        let fresh = compute(&missing.iter().map(|(_, t)| *t).collect::<Vec<_>>())?;
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         for ((i, _), v) in missing.iter().zip(fresh) {
             cache.insert(keys[*i], v.into());
@@ -264,16 +304,45 @@ impl Embedder {
     /// so little padding is computed.
     pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vector>> {
         Ok(self
-            .run(texts, false)?
+            .run(texts, Want::VECTOR)?
             .into_iter()
-            .map(|(v, _)| v)
+            .map(|r| r.vector)
             .collect())
     }
 
     /// Vectors and distress-top logits for the pieces of a message being screened: one pass
     /// through the shared lower layers serves both.
     pub fn screen_batch(&self, texts: &[&str]) -> Result<Vec<(Vector, f32)>> {
-        self.run(texts, true)
+        Ok(self
+            .run(texts, Want::SCREEN)?
+            .into_iter()
+            .map(|r| (r.vector, r.distress))
+            .collect())
+    }
+
+    /// Question vectors ([`question`]) for many texts, in order, each read
+    /// [`question::normalise`]d.
+    pub fn question_batch(&self, texts: &[&str]) -> Result<Vec<Vector>> {
+        let texts: Vec<String> = texts.iter().map(|t| question::normalise(t)).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        Ok(self
+            .run(&texts, Want::QUESTION)?
+            .into_iter()
+            .map(|r| r.question)
+            .collect())
+    }
+
+    /// One question's question vector. Not cached: questions are never kept.
+    pub fn embed_question(&self, text: &str) -> Result<Vector> {
+        Ok(self.question_batch(&[text])?.pop().unwrap_or_default())
+    }
+
+    /// One question's base vector and question vector, from one pass through the lower layers;
+    /// both read the [`question::normalise`]d text.
+    pub fn read_question(&self, text: &str) -> Result<(Vector, Vector)> {
+        let text = question::normalise(text);
+        let r = self.run(&[&text], Want::BOTH)?.pop().unwrap_or_default();
+        Ok((r.vector, r.question))
     }
 
     /// Distress-top logits for training examples: the out-of-fold logit of a built-in example
@@ -287,7 +356,10 @@ impl Embedder {
             .filter(|(_, d)| !self.top.out_of_fold.contains_key(*d))
             .map(|(t, _)| *t)
             .collect();
-        let mut fresh = self.run(&missing, true)?.into_iter().map(|(_, l)| l);
+        let mut fresh = self
+            .run(&missing, Want::SCREEN)?
+            .into_iter()
+            .map(|r| r.distress);
         Ok(digests
             .iter()
             .map(|d| match self.top.out_of_fold.get(d) {
@@ -307,14 +379,14 @@ impl Embedder {
         tokenize(&self.tokenizer, texts)
     }
 
-    fn run(&self, texts: &[&str], screen: bool) -> Result<Vec<(Vector, f32)>> {
+    fn run(&self, texts: &[&str], want: Want) -> Result<Vec<Reading>> {
         let ids = self.tokenize(texts)?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| ids[i].len());
-        let mut out = vec![(Vector::new(), 0.0); texts.len()];
+        let mut out = vec![Reading::default(); texts.len()];
         for chunk in order.chunks(BATCH) {
             let batch: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
-            let results = self.forward(&batch, screen).map_err(|e| self.error(e))?;
+            let results = self.forward(&batch, want).map_err(|e| self.error(e))?;
             for (&i, r) in chunk.iter().zip(results) {
                 out[i] = r;
             }
@@ -326,35 +398,92 @@ impl Embedder {
         model_error(Path::new("all-MiniLM-L6-v2"), e)
     }
 
-    fn forward(&self, batch: &[&[u32]], screen: bool) -> candle_core::Result<Vec<(Vector, f32)>> {
+    /// Runs the lower layers once, then each part `want` asks for from where it branches off.
+    fn forward(&self, batch: &[&[u32]], want: Want) -> candle_core::Result<Vec<Reading>> {
         let (ids, mask) = pad(batch)?;
         let additive = additive_mask(&mask)?;
-        let first = self.top.first;
+        let shared = self.top.first.min(self.question.first);
+        let base = &self.encoder.layers;
         let x = self.encoder.embed(&ids)?;
-        let trunk = Encoder::run(&self.encoder.layers[..first], &x, &additive, Mode::Infer)?;
-        let top = Encoder::run(
-            &self.encoder.layers[first..],
-            &trunk,
-            &additive,
-            Mode::Infer,
-        )?;
-        let vectors = mean_pool(&top, &mask)?.to_vec2::<f32>()?;
-        let logits = if screen {
-            let tuned = Encoder::run(&self.top.layers, &trunk, &additive, Mode::Infer)?;
-            self.top.logits(&mean_pool(&tuned, &mask)?)?
-        } else {
-            vec![0.0; batch.len()]
+        let trunk = Encoder::run(&base[..shared], &x, &additive, Mode::Infer)?;
+        let branch = |from: usize, tuned: &[encoder::Layer]| {
+            let x = Encoder::run(&base[shared..from], &trunk, &additive, Mode::Infer)?;
+            Encoder::run(tuned, &x, &additive, Mode::Infer)
         };
-        Ok(vectors
-            .into_iter()
-            .map(|mut v| {
-                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-                v.iter_mut().for_each(|x| *x /= norm);
-                v
-            })
-            .zip(logits)
-            .collect())
+        let mut out = vec![Reading::default(); batch.len()];
+        if want.vector {
+            let top = Encoder::run(&base[shared..], &trunk, &additive, Mode::Infer)?;
+            for (r, v) in out
+                .iter_mut()
+                .zip(mean_pool(&top, &mask)?.to_vec2::<f32>()?)
+            {
+                r.vector = unit(v);
+            }
+        }
+        if want.distress {
+            let tuned = branch(self.top.first, &self.top.layers)?;
+            for (r, l) in out
+                .iter_mut()
+                .zip(self.top.logits(&mean_pool(&tuned, &mask)?)?)
+            {
+                r.distress = l;
+            }
+        }
+        if want.question {
+            let tuned = branch(self.question.first, &self.question.layers)?;
+            for (r, v) in out
+                .iter_mut()
+                .zip(mean_pool(&tuned, &mask)?.to_vec2::<f32>()?)
+            {
+                r.question = unit(v);
+            }
+        }
+        Ok(out)
     }
+}
+
+/// Which parts of a reading a caller needs.
+#[derive(Clone, Copy)]
+struct Want {
+    vector: bool,
+    distress: bool,
+    question: bool,
+}
+
+impl Want {
+    const VECTOR: Want = Want {
+        vector: true,
+        distress: false,
+        question: false,
+    };
+    const SCREEN: Want = Want {
+        distress: true,
+        ..Want::VECTOR
+    };
+    const QUESTION: Want = Want {
+        vector: false,
+        distress: false,
+        question: true,
+    };
+    const BOTH: Want = Want {
+        vector: true,
+        ..Want::QUESTION
+    };
+}
+
+/// What one pass gives a text; the parts not asked for stay empty.
+#[derive(Clone, Default)]
+struct Reading {
+    vector: Vector,
+    distress: f32,
+    question: Vector,
+}
+
+/// `v` scaled to length 1.
+fn unit(mut v: Vector) -> Vector {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
 }
 
 /// The base model's parts, checked against `SHA256SUMS`: what [`Embedder::load`] and the
@@ -521,13 +650,55 @@ mod tests {
         for f in ["SHA256SUMS", tuned::WEIGHTS_FILE, tuned::OUT_OF_FOLD_FILE] {
             std::fs::copy(src.join(DISTRESS_DIR).join(f), top.join(f)).unwrap();
         }
+        // ...and so is one without its question top.
+        let e = Embedder::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains(QUESTION_DIR) && e.contains("SHA256SUMS"), "{e}");
+        let question_top = dir.path().join(QUESTION_DIR);
+        std::fs::create_dir(&question_top).unwrap();
+        for f in ["SHA256SUMS", question::WEIGHTS_FILE] {
+            std::fs::copy(src.join(QUESTION_DIR).join(f), question_top.join(f)).unwrap();
+        }
         assert_eq!(Embedder::load(dir.path()).unwrap().id(), model().id());
+        std::fs::write(question_top.join(question::WEIGHTS_FILE), b"damaged").unwrap();
+        let e = Embedder::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains(question::WEIGHTS_FILE) && e.contains("SHA-256"),
+            "{e}"
+        );
+        std::fs::copy(
+            src.join(QUESTION_DIR).join(question::WEIGHTS_FILE),
+            question_top.join(question::WEIGHTS_FILE),
+        )
+        .unwrap();
         std::fs::write(top.join(tuned::OUT_OF_FOLD_FILE), b"{}").unwrap();
         let e = Embedder::load(dir.path()).unwrap_err().to_string();
         assert!(
             e.contains(tuned::OUT_OF_FOLD_FILE) && e.contains("SHA-256"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_question_top_reads_what_a_question_asks_for() {
+        let m = model();
+        // Two ways to ask who on the board looks after staff wellbeing, sharing no content
+        // word, and a question the documents do not answer that shares a word.
+        let texts = [
+            "who on the board is responsible for staff wellbeing",
+            "is there an exec welfare champ",
+            "what time does the staff canteen open",
+        ];
+        let q = m.question_batch(&texts).unwrap();
+        let b = m.embed_batch(&texts).unwrap();
+        let cos = |v: &[Vector], i: usize, j: usize| dot(&v[i], &v[j]);
+        // The paraphrase comes closer than the base model puts it, the canteen moves away.
+        assert!(cos(&q, 0, 1) > cos(&b, 0, 1) + 0.1);
+        assert!(cos(&q, 0, 2) < cos(&b, 0, 2) - 0.1);
+        assert!(cos(&q, 0, 1) > cos(&q, 0, 2) + 0.3);
+        // One pass gives both vectors, the same as two.
+        let (v, qv) = m.read_question(texts[1]).unwrap();
+        assert!(dot(&v, &b[1]) > 0.9999 && dot(&qv, &q[1]) > 0.9999);
+        assert!((dot(&qv, &qv) - 1.0).abs() < 1e-4);
     }
 
     #[test]

@@ -278,13 +278,19 @@ fn write_generation(
             (s, k)
         }
     };
-    let used: Vec<&str> = passages
+    let used: Vec<[u8; 32]> = passages
         .iter()
         .chain(&phrasings)
         .map(|(_, t)| t.as_str())
         .chain(pieces.iter().flatten().map(String::as_str))
         .chain(examples.iter().map(|e| e.text.as_str()))
         .chain(corpus.out_of_scope.questions())
+        .map(Embedder::key)
+        .chain(
+            (corpus.phrasings.sections.iter())
+                .flat_map(|(_, asks, _)| asks.iter().map(String::as_str))
+                .map(Embedder::question_key),
+        )
         .collect();
     vectors::save_cache(index_dir, embedder, &used);
     crate::testing::pause_point("index-generation-written");

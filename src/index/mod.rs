@@ -62,7 +62,7 @@ pub use fingerprint::{fingerprint, STAT_CACHE};
 pub use search::{DenseHits, Hit, QueryForm, SearchIndex, SearchRequest};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 pub(crate) const MANIFEST: &str = "current.json";
 /// Recall on held-out folds of the examples that the distress threshold is chosen for. Chosen on
 /// the dev split of `tests/eval/distress.toml`: 0.98 gave the same dev recall (98.3 %) with

@@ -286,8 +286,9 @@ impl SearchIndex {
         self.document_dates.get(slug).map_or("", String::as_str)
     }
 
-    /// Each section's probability of being the one a question (its sentence `vector`) asks
-    /// about, by this generation's section model; empty when it has none.
+    /// Each section's probability of being the one a question (its question `vector`,
+    /// [`Embedder::embed_question`]) asks about, by this generation's section model; empty when
+    /// it has none.
     pub fn section_probabilities(&self, vector: &[f32]) -> HashMap<&str, f32> {
         match &self.manifest.sections {
             Some(m) if m.model == self.embedder.id() => m

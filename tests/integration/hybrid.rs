@@ -255,7 +255,7 @@ fn the_section_model_knows_the_sections_its_phrasings_describe() {
     let (mut right, mut all) = (0, 0);
     for (id, asks, _) in &corpus.phrasings.sections {
         for a in asks.iter().step_by(3) {
-            let p = index.section_probabilities(&index.embedder().embed(a).unwrap());
+            let p = index.section_probabilities(&index.embedder().embed_question(a).unwrap());
             let best = p.iter().max_by(|x, y| x.1.total_cmp(y.1)).unwrap();
             right += usize::from(best.0 == id);
             all += 1;

@@ -1,0 +1,155 @@
+//! Trains the question top (`ohwb_bot::embed::question`) from the reviewed phrasings
+//! (`corpus/phrasings.toml`, labelled with their section) and out-of-scope examples
+//! (`corpus/out-of-scope.toml`, one more class), and writes its layers to `<model>/question/`
+//! (F16 safetensors and `SHA256SUMS`).
+//!
+//! `cargo run --release --bin train-question-top [-- <model dir> [<corpus dir>]]`; about five
+//! minutes on two cores. Deterministic: a fixed shuffle, no dropout. Run it again when the
+//! phrasings or out-of-scope examples change a lot, then commit the folder; the section and
+//! scope models the bot trains at `index` read the new phrasings either way.
+//!
+//! The lower layers stay frozen (their output is computed once); the top layers and a linear
+//! head over the classes learn with class-weighted cross-entropy and AdamW. Only the layers
+//! are saved: the head was a means of training, the bot's own models read the pooled vector.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use candle_core::{DType, Device, Tensor, Var, D};
+use candle_nn::Optimizer;
+
+use ohwb_bot::embed::encoder::{additive_mask, mean_pool, Encoder, Mode};
+use ohwb_bot::embed::question::{normalise, QUESTION_DIR, WEIGHTS_FILE};
+use ohwb_bot::embed::training::{
+    batch, f16_rounded, layer_vars, layers_from, named_f16, shuffle, trunk_of, weights_of,
+    write_sums,
+};
+use ohwb_bot::embed::{self, Base};
+
+/// Base layers below this stay frozen; the same split as the distress top, so one pass through
+/// the lower layers serves both.
+const FIRST_LAYER: usize = 2;
+/// Chosen on dev questions (section of the best phrasing, and the section model on top).
+const EPOCHS: usize = 4;
+const LEARNING_RATE: f64 = 1e-4;
+/// The head starts at zero and must move further than the layers.
+const HEAD_LEARNING_RATE: f64 = 1e-3;
+const WEIGHT_DECAY: f64 = 0.01;
+const BATCH: usize = 32;
+const SEED: u64 = 42;
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let dir = PathBuf::from(
+        args.next()
+            .unwrap_or_else(|| embed::DEFAULT_DIR.to_string()),
+    );
+    let corpus_dir = PathBuf::from(args.next().unwrap_or_else(|| "corpus".to_string()));
+    let base = Base::load(&dir)?;
+    let corpus = ohwb_bot::corpus::load(&corpus_dir)?;
+    let mut texts: Vec<&str> = Vec::new();
+    let mut labels: Vec<usize> = Vec::new();
+    let mut classes = 0;
+    for (_, asks, _) in &corpus.phrasings.sections {
+        if asks.is_empty() {
+            continue;
+        }
+        texts.extend(asks.iter().map(String::as_str));
+        labels.extend(std::iter::repeat_n(classes, asks.len()));
+        classes += 1;
+    }
+    let outside = classes;
+    for q in corpus.out_of_scope.questions() {
+        texts.push(q);
+        labels.push(outside);
+    }
+    classes += 1;
+    anyhow::ensure!(
+        classes > 2 && labels.contains(&outside),
+        "need phrasings of two sections or more and out-of-scope examples in {}",
+        corpus_dir.display()
+    );
+    // Each section's examples weigh 1; the out-of-scope class as a whole weighs as much as an
+    // average section, so the head does not learn that most questions are out of scope.
+    let inside = labels.iter().filter(|&&l| l != outside).count() as f32;
+    let out_count = (labels.len() as f32 - inside).max(1.0);
+    let weight: Vec<f32> = labels
+        .iter()
+        .map(|&l| {
+            if l == outside {
+                inside / (outside as f32) / out_count
+            } else {
+                1.0
+            }
+        })
+        .collect();
+
+    // Read as the bot reads them (see `normalise`).
+    let texts: Vec<String> = texts.iter().map(|t| normalise(t)).collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let ids = embed::tokenize(&base.tokenizer, &texts)?;
+    let started = std::time::Instant::now();
+    let trunk = ids
+        .iter()
+        .map(|ids| trunk_of(&base.encoder, ids, FIRST_LAYER))
+        .collect::<candle_core::Result<Vec<Tensor>>>()?;
+    eprintln!(
+        "{} questions in {classes} classes through the frozen layers in {:?}",
+        texts.len(),
+        started.elapsed()
+    );
+
+    let vars = layer_vars(&base, FIRST_LAYER)?;
+    let layers = layers_from(&base, &weights_of(&vars), FIRST_LAYER)?;
+    let h = base.config.hidden_size;
+    let head_w = Var::zeros((classes, h), DType::F32, &Device::Cpu)?;
+    let head_b = Var::zeros(classes, DType::F32, &Device::Cpu)?;
+    let adamw = |vars: Vec<Var>, lr: f64| {
+        candle_nn::AdamW::new(
+            vars,
+            candle_nn::ParamsAdamW {
+                lr,
+                weight_decay: WEIGHT_DECAY,
+                ..Default::default()
+            },
+        )
+    };
+    let mut opt = adamw(vars.iter().map(|(_, v)| v.clone()).collect(), LEARNING_RATE)?;
+    let mut head_opt = adamw(vec![head_w.clone(), head_b.clone()], HEAD_LEARNING_RATE)?;
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    let mut seed = SEED;
+    for epoch in 0..EPOCHS {
+        shuffle(&mut order, &mut seed);
+        let mut total = 0.0;
+        for chunk in order.chunks(BATCH) {
+            let (x, mask) = batch(&trunk, chunk)?;
+            let out = Encoder::run(&layers, &x, &additive_mask(&mask)?, Mode::Train)?;
+            let z = mean_pool(&out, &mask)?
+                .matmul(&head_w.as_tensor().t()?)?
+                .broadcast_add(head_b.as_tensor())?;
+            let log_p = candle_nn::ops::log_softmax(&z, D::Minus1)?;
+            let y: Vec<u32> = chunk.iter().map(|&i| labels[i] as u32).collect();
+            let y = Tensor::new(y.as_slice(), &Device::Cpu)?.unsqueeze(1)?;
+            let w: Vec<f32> = chunk.iter().map(|&i| weight[i]).collect();
+            let w = Tensor::new(w.as_slice(), &Device::Cpu)?;
+            let loss = (log_p.gather(&y, 1)?.squeeze(1)?.neg()? * w)?.mean_all()?;
+            total += loss.to_scalar::<f32>()?;
+            let grads = loss.backward()?;
+            opt.step(&grads)?;
+            head_opt.step(&grads)?;
+        }
+        eprintln!(
+            "epoch {epoch}: summed loss {total:.3} at {:?}",
+            started.elapsed()
+        );
+    }
+
+    let out = dir.join(QUESTION_DIR);
+    std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
+    let rounded = f16_rounded(weights_of(&vars))?;
+    let tensors = named_f16(&layers_from(&base, &rounded, FIRST_LAYER)?, FIRST_LAYER)?;
+    candle_core::safetensors::save(&tensors, out.join(WEIGHTS_FILE))?;
+    write_sums(&out, &[WEIGHTS_FILE])?;
+    eprintln!("written to {} in {:?}", out.display(), started.elapsed());
+    Ok(())
+}

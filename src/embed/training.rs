@@ -1,0 +1,133 @@
+//! What the offline trainers of the tuned tops share (`src/bin/train-distress-top.rs`,
+//! `src/bin/train-question-top.rs`): the frozen lower layers run once per example, padded
+//! batches of their output, the trainable copy of the top layers, a fixed shuffle, F16 rounding,
+//! and the `SHA256SUMS` a top's folder is checked against.
+//!
+//! Invariants:
+//! - Deterministic: no randomness but [`shuffle`]'s fixed generator, so a trainer run twice
+//!   writes the same files.
+//! - What a trainer scores and saves is [`f16_rounded`]: exactly what the bot loads.
+//! - Nothing here runs in the bot; it only loads what the trainers wrote.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor, Var};
+use sha2::{Digest, Sha256};
+
+use super::encoder::{additive_mask, Encoder, Layer, Mode, Weights};
+use super::{hex, Base};
+use crate::{Error, Result};
+
+/// One example's token `ids` through the embeddings and the frozen layers below `first`:
+/// (tokens, hidden).
+pub fn trunk_of(encoder: &Encoder, ids: &[u32], first: usize) -> candle_core::Result<Tensor> {
+    let t = Tensor::new(ids, &Device::Cpu)?.unsqueeze(0)?;
+    let mask = additive_mask(&Tensor::ones((1, ids.len()), DType::F32, &Device::Cpu)?)?;
+    let x = Encoder::run(
+        &encoder.layers[..first],
+        &encoder.embed(&t)?,
+        &mask,
+        Mode::Infer,
+    )?;
+    x.squeeze(0)?.contiguous()
+}
+
+/// Pads the trunk outputs of examples `idx` into a batch: (x, 0/1 mask).
+pub fn batch(trunk: &[Tensor], idx: &[usize]) -> candle_core::Result<(Tensor, Tensor)> {
+    let len = idx
+        .iter()
+        .map(|&i| trunk[i].dim(0))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let t = len.iter().copied().max().unwrap_or(0);
+    let xs = idx
+        .iter()
+        .zip(&len)
+        .map(|(&i, &n)| trunk[i].pad_with_zeros(0, 0, t - n))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let mask: Vec<f32> = len
+        .iter()
+        .flat_map(|&n| (0..t).map(move |j| if j < n { 1.0 } else { 0.0 }))
+        .collect();
+    Ok((
+        Tensor::stack(&xs, 0)?,
+        Tensor::from_vec(mask, (idx.len(), t), &Device::Cpu)?,
+    ))
+}
+
+/// Trainable copies of the base layers from `first` up, by weight name, sorted by name.
+pub fn layer_vars(base: &Base, first: usize) -> candle_core::Result<Vec<(String, Var)>> {
+    let mut names: Vec<&String> = base
+        .weights
+        .keys()
+        .filter(|k| {
+            (first..base.config.num_hidden_layers)
+                .any(|l| k.starts_with(&format!("encoder.layer.{l}.")))
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| Ok((name.clone(), Var::from_tensor(&base.weights[name])?)))
+        .collect()
+}
+
+/// The current values of `vars` by name. The tensors share the variables' storage, so layers
+/// built from them follow every optimiser step.
+pub fn weights_of(vars: &[(String, Var)]) -> Weights {
+    vars.iter()
+        .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+        .collect()
+}
+
+/// Layers `first..` of the model built from `weights`.
+pub fn layers_from(
+    base: &Base,
+    weights: &Weights,
+    first: usize,
+) -> candle_core::Result<Vec<Layer>> {
+    (first..base.config.num_hidden_layers)
+        .map(|i| Layer::load(weights, i, &base.config))
+        .collect()
+}
+
+/// `weights` rounded through F16, as they are saved and loaded.
+pub fn f16_rounded(weights: Weights) -> candle_core::Result<Weights> {
+    weights
+        .into_iter()
+        .map(|(k, t)| Ok((k, t.to_dtype(DType::F16)?.to_dtype(DType::F32)?)))
+        .collect()
+}
+
+/// Shuffles `order` in place with a fixed linear congruential generator carried in `seed`.
+pub fn shuffle(order: &mut [usize], seed: &mut u64) {
+    for i in (1..order.len()).rev() {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        order.swap(i, (*seed >> 33) as usize % (i + 1));
+    }
+}
+
+/// The tensors to save for `layers` (base layers `first..`), in F16.
+pub fn named_f16(layers: &[Layer], first: usize) -> candle_core::Result<HashMap<String, Tensor>> {
+    let mut tensors = HashMap::new();
+    for (i, layer) in layers.iter().enumerate() {
+        for (name, t) in layer.named(first + i) {
+            tensors.insert(name, t.to_dtype(DType::F16)?);
+        }
+    }
+    Ok(tensors)
+}
+
+/// Writes `SHA256SUMS` in `dir` for the files `names` already there.
+pub fn write_sums(dir: &Path, names: &[&str]) -> Result<()> {
+    let mut sums = String::new();
+    for name in names {
+        let path = dir.join(name);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        sums.push_str(&format!("{}  {name}\n", hex(&Sha256::digest(&bytes))));
+    }
+    let path = dir.join("SHA256SUMS");
+    std::fs::write(&path, sums).map_err(|e| Error::io(&path, e))
+}
