@@ -35,9 +35,9 @@ fn held_out_staff_questions_hold_their_floors() {
     let table = eval::render(&report, false);
     let test = report.split("test").expect("a test split");
     let (ours, before) = (test.ours_passage, test.lexical_passage);
-    assert!(ours.hit_at_1 >= 0.78, "{table}");
-    assert!(ours.hit_at_3 >= 0.83, "{table}");
-    assert!(ours.answer_line_right >= 0.58, "{table}");
+    assert!(ours.hit_at_1 >= 0.80, "{table}");
+    assert!(ours.hit_at_3 >= 0.91, "{table}");
+    assert!(ours.answer_line_right >= 0.62, "{table}");
     assert!(ours.declined_out_of_scope >= 0.89, "{table}");
     assert!(ours.declined_answerable <= 0.04, "{table}");
     assert!(ours.hit_at_3 >= before.hit_at_3 + 0.05, "{table}");
