@@ -410,37 +410,70 @@ impl Embedder {
             let x = Encoder::run(&base[shared..from], &trunk, &additive, Mode::Infer)?;
             Encoder::run(tuned, &x, &additive, Mode::Infer)
         };
+        let pooled = |x: candle_core::Result<Tensor>| -> candle_core::Result<Vec<Vector>> {
+            Ok(mean_pool(&x?, &mask)?
+                .to_vec2::<f32>()?
+                .into_iter()
+                .map(unit)
+                .collect())
+        };
+        let vectors = || match want.vector {
+            true => pooled(Encoder::run(
+                &base[shared..],
+                &trunk,
+                &additive,
+                Mode::Infer,
+            ))
+            .map(Some),
+            false => Ok(None),
+        };
+        // The tuned tops: question vectors and distress logits.
+        let tuned = || -> candle_core::Result<TunedParts> {
+            let questions = match want.question {
+                true => Some(pooled(branch(self.question.first, &self.question.layers))?),
+                false => None,
+            };
+            let logits = match want.distress {
+                true => {
+                    let x = branch(self.top.first, &self.top.layers)?;
+                    Some(self.top.logits(&mean_pool(&x, &mask)?)?)
+                }
+                false => None,
+            };
+            Ok((questions, logits))
+        };
+        // With the base top, the tuned ones run on a second thread: each is a few milliseconds
+        // of small matrix products that one core does alone, and a question being answered or
+        // screened waits for both.
+        let (vectors, tuned) = if want.vector && (want.question || want.distress) {
+            std::thread::scope(|s| {
+                let t = s.spawn(tuned);
+                let v = vectors();
+                let t = t
+                    .join()
+                    .unwrap_or_else(|_| Err(candle_core::Error::Msg("a tuned top failed".into())));
+                (v, t)
+            })
+        } else {
+            (vectors(), tuned())
+        };
+        let (questions, logits) = tuned?;
         let mut out = vec![Reading::default(); batch.len()];
-        if want.vector {
-            let top = Encoder::run(&base[shared..], &trunk, &additive, Mode::Infer)?;
-            for (r, v) in out
-                .iter_mut()
-                .zip(mean_pool(&top, &mask)?.to_vec2::<f32>()?)
-            {
-                r.vector = unit(v);
-            }
+        for (r, v) in out.iter_mut().zip(vectors?.into_iter().flatten()) {
+            r.vector = v;
         }
-        if want.distress {
-            let tuned = branch(self.top.first, &self.top.layers)?;
-            for (r, l) in out
-                .iter_mut()
-                .zip(self.top.logits(&mean_pool(&tuned, &mask)?)?)
-            {
-                r.distress = l;
-            }
+        for (r, q) in out.iter_mut().zip(questions.into_iter().flatten()) {
+            r.question = q;
         }
-        if want.question {
-            let tuned = branch(self.question.first, &self.question.layers)?;
-            for (r, v) in out
-                .iter_mut()
-                .zip(mean_pool(&tuned, &mask)?.to_vec2::<f32>()?)
-            {
-                r.question = unit(v);
-            }
+        for (r, l) in out.iter_mut().zip(logits.into_iter().flatten()) {
+            r.distress = l;
         }
         Ok(out)
     }
 }
+
+/// What the tuned tops give a batch, when asked: question vectors and distress logits.
+type TunedParts = (Option<Vec<Vector>>, Option<Vec<f32>>);
 
 /// Which parts of a reading a caller needs.
 #[derive(Clone, Copy)]
