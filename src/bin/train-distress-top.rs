@@ -19,8 +19,7 @@ use candle_nn::Optimizer;
 
 use ohwb_bot::embed::encoder::{additive_mask, mean_pool, Encoder, Mode};
 use ohwb_bot::embed::training::{
-    batch, f16_rounded, layer_vars, layers_from, named_f16, shuffle, trunk_of, weights_of,
-    write_sums,
+    batch, f16_rounded, layer_vars, layers_from, named_f16, shuffle, trunks, weights_of, write_sums,
 };
 use ohwb_bot::embed::tuned::{
     example_key, DistressTop, OutOfFold, HEAD, OUT_OF_FOLD_FILE, WEIGHTS_FILE,
@@ -49,12 +48,8 @@ fn main() -> Result<()> {
     let examples = ohwb_bot::safety::examples::builtin();
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let labels: Vec<bool> = examples.iter().map(|e| e.distress).collect();
-    let ids = embed::tokenize(&base.tokenizer, &texts)?;
     let started = std::time::Instant::now();
-    let trunk = ids
-        .iter()
-        .map(|ids| trunk_of(&base.encoder, ids, FIRST_LAYER))
-        .collect::<candle_core::Result<Vec<Tensor>>>()?;
+    let trunk = trunks(&base, &texts, FIRST_LAYER)?;
     eprintln!(
         "{} examples through the frozen layers in {:?}",
         texts.len(),

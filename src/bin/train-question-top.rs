@@ -21,8 +21,7 @@ use candle_nn::Optimizer;
 use ohwb_bot::embed::encoder::{additive_mask, mean_pool, Encoder, Mode};
 use ohwb_bot::embed::question::{normalise, QUESTION_DIR, WEIGHTS_FILE};
 use ohwb_bot::embed::training::{
-    batch, f16_rounded, layer_vars, layers_from, named_f16, shuffle, trunk_of, weights_of,
-    write_sums,
+    batch, f16_rounded, layer_vars, layers_from, named_f16, shuffle, trunks, weights_of, write_sums,
 };
 use ohwb_bot::embed::{self, Base};
 
@@ -87,12 +86,8 @@ fn main() -> Result<()> {
     // Read as the bot reads them (see `normalise`).
     let texts: Vec<String> = texts.iter().map(|t| normalise(t)).collect();
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let ids = embed::tokenize(&base.tokenizer, &texts)?;
     let started = std::time::Instant::now();
-    let trunk = ids
-        .iter()
-        .map(|ids| trunk_of(&base.encoder, ids, FIRST_LAYER))
-        .collect::<candle_core::Result<Vec<Tensor>>>()?;
+    let trunk = trunks(&base, &texts, FIRST_LAYER)?;
     eprintln!(
         "{} questions in {classes} classes through the frozen layers in {:?}",
         texts.len(),

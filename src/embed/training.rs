@@ -19,9 +19,22 @@ use super::encoder::{additive_mask, Encoder, Layer, Mode, Weights};
 use super::{hex, Base};
 use crate::{Error, Result};
 
+/// Every text through the embeddings and the frozen layers below `first`, once: what the
+/// trainable top layers then read at every epoch.
+pub fn trunks(base: &Base, texts: &[&str], first: usize) -> Result<Vec<Tensor>> {
+    let ids = super::tokenize(&base.tokenizer, texts)?;
+    ids.iter()
+        .map(|ids| trunk_of(&base.encoder, ids, first))
+        .collect::<candle_core::Result<_>>()
+        .map_err(|e| Error::Model {
+            path: "all-MiniLM-L6-v2".into(),
+            message: e.to_string(),
+        })
+}
+
 /// One example's token `ids` through the embeddings and the frozen layers below `first`:
 /// (tokens, hidden).
-pub fn trunk_of(encoder: &Encoder, ids: &[u32], first: usize) -> candle_core::Result<Tensor> {
+fn trunk_of(encoder: &Encoder, ids: &[u32], first: usize) -> candle_core::Result<Tensor> {
     let t = Tensor::new(ids, &Device::Cpu)?.unsqueeze(0)?;
     let mask = additive_mask(&Tensor::ones((1, ids.len()), DType::F32, &Device::Cpu)?)?;
     let x = Encoder::run(
