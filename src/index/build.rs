@@ -395,11 +395,12 @@ fn claim(index_dir: &Path) -> Result<()> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     // An index written before the mark existed has a manifest that parses; a directory may
-    // also hold only files this program names (a vector cache copied in to save a build).
+    // also hold only files this program names (a vector cache copied in to save a build), or
+    // the `.gitignore` the repository ships in its default `index/`, so a fresh clone builds.
     let older_index = read_manifest(index_dir).ok().flatten().is_some();
-    let only_ours = entries
-        .iter()
-        .all(|n| n == vectors::CACHE || n == ".lock" || n == super::STAT_CACHE);
+    let only_ours = entries.iter().all(|n| {
+        n == vectors::CACHE || n == ".lock" || n == super::STAT_CACHE || n == ".gitignore"
+    });
     if !only_ours && !older_index {
         return Err(Error::BadIndex {
             path: index_dir.to_path_buf(),

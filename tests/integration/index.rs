@@ -181,6 +181,23 @@ fn a_directory_that_is_not_an_index_is_refused_and_left_alone() {
 }
 
 #[test]
+fn the_repositorys_own_index_folder_is_claimed_and_its_gitignore_kept() {
+    // A fresh clone has `index/` holding only the committed `.gitignore`.
+    let corpus_dir = temp_corpus(&[("a.md", doc("Alpha", "## One\n\nSome words.\n"))]);
+    let index_dir = tempfile::tempdir().unwrap();
+    let ignore = std::fs::read_to_string("index/.gitignore").unwrap();
+    std::fs::write(index_dir.path().join(".gitignore"), &ignore).unwrap();
+    let embedder = common::embedder();
+    for _ in 0..2 {
+        index::rebuild(corpus_dir.path(), index_dir.path(), &embedder).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(index_dir.path().join(".gitignore")).unwrap(),
+        ignore
+    );
+}
+
+#[test]
 fn builds_delete_only_the_generations_they_wrote() {
     let corpus_dir = temp_corpus(&[("a.md", doc("Alpha", "## One\n\nSome words.\n"))]);
     let index_dir = tempfile::tempdir().unwrap();
