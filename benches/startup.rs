@@ -139,10 +139,10 @@ fn bench(label: &str, corpus: &Path, model: &Path, embedder: &Arc<Embedder>) {
     println!(
         "check + answer (/ask): {}",
         stats(time(300, |i| {
-            // As `/ask` does: the answer reuses the check's question vector.
+            // As `/ask` does: the answer reuses the check's question vectors.
             let checked = index.assess(q(i)).unwrap();
             let reuse = AskOptions {
-                vector: Some(checked.vector.clone()),
+                reading: Some(checked.reading.clone()),
                 ..AskOptions::default()
             };
             (checked, answer(&index, q(i), &config, &reuse).unwrap())

@@ -23,6 +23,7 @@ use std::ops::Range;
 
 use crate::config::AnswerConfig;
 use crate::corpus::phrasings::section_of;
+use crate::embed::{QuestionReading, DIM};
 use crate::index::{Hit, SearchIndex};
 use crate::query::{self, Concept};
 use crate::Result;
@@ -139,9 +140,9 @@ pub struct AskOptions {
     pub top: Option<usize>,
     /// Rankings to use (hybrid unless `eval` compares).
     pub mode: Mode,
-    /// The question's sentence vector, when the caller has it already (the distress check
-    /// computed it: [`crate::safety::Assessment::vector`]); otherwise the model is run.
-    pub vector: Option<Vec<f32>>,
+    /// The question's vectors, when the caller has them already (the distress check read the
+    /// message: [`crate::safety::Assessment::reading`]); otherwise the model is run.
+    pub reading: Option<QuestionReading>,
 }
 
 /// The message for a question the corpus does not cover.
@@ -201,15 +202,14 @@ pub fn answer(
     // ([`crate::embed::question`]) feeds the section model. One pass through the lower layers
     // gives both.
     let embedder = index.embedder();
-    let (vector, question_vector) = match (&opts.vector, semantic) {
-        (_, false) => (None, None),
-        (Some(v), true) if v.len() == crate::embed::DIM => {
-            (Some(v.clone()), Some(embedder.embed_question(question)?))
-        }
-        (_, true) => {
-            let (v, q) = embedder.read_question(question)?;
-            (Some(v), Some(q))
-        }
+    let reading = match (&opts.reading, semantic) {
+        (_, false) => None,
+        (Some(r), true) if r.vector.len() == DIM && r.question.len() == DIM => Some(r.clone()),
+        (_, true) => Some(embedder.read_question(question)?),
+    };
+    let (vector, question_vector) = match reading {
+        Some(r) => (Some(r.vector), Some(r.question)),
+        None => (None, None),
     };
     let Retrieved {
         mut candidates,

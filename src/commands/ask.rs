@@ -26,7 +26,7 @@ impl Bot {
         // local contacts first. Checked before `source`, which must not hide either, and
         // before the rate limit, which must never hold back the crisis reply.
         let index = self.index();
-        let (need, vector) = self.assess(question);
+        let (need, reading) = self.assess(question);
         if let Some(mut r) =
             support_first(self.config(), &index, need, question, !inv.flag("share"))?
         {
@@ -63,7 +63,7 @@ impl Bot {
         };
         let opts = AskOptions {
             document,
-            vector,
+            reading,
             ..AskOptions::default()
         };
         let a = answer::answer(&index, question, &self.config.answer, &opts)?;

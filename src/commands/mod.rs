@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::embed::Embedder;
+use crate::embed::{Embedder, QuestionReading};
 use crate::index::{self, Freshness, SearchIndex};
 use crate::metrics::{IndexGauges, Metrics};
 use crate::ratelimit::RateLimiter;
@@ -223,11 +223,11 @@ impl Bot {
         self.assess(question).0
     }
 
-    /// [`Bot::need`], with the question's sentence vector when the check computed one (for
-    /// the answer to reuse).
-    pub(crate) fn assess(&self, question: &str) -> (Need, Option<Vec<f32>>) {
+    /// [`Bot::need`], with the question's vectors when the check computed them (for the
+    /// answer to reuse).
+    pub(crate) fn assess(&self, question: &str) -> (Need, Option<QuestionReading>) {
         match self.index().assess(question) {
-            Ok(a) => (a.need, Some(a.vector)),
+            Ok(a) => (a.need, Some(a.reading)),
             Err(e) => {
                 tracing::error!(error = %e, "distress check failed; replying as for distress");
                 (Need::Distress, None)

@@ -339,10 +339,44 @@ impl Embedder {
 
     /// One question's base vector and question vector, from one pass through the lower layers;
     /// both read the [`question::normalise`]d text.
-    pub fn read_question(&self, text: &str) -> Result<(Vector, Vector)> {
+    pub fn read_question(&self, text: &str) -> Result<QuestionReading> {
         let text = question::normalise(text);
         let r = self.run(&[&text], Want::BOTH)?.pop().unwrap_or_default();
-        Ok((r.vector, r.question))
+        Ok(QuestionReading {
+            vector: r.vector,
+            question: r.question,
+        })
+    }
+
+    /// [`Embedder::screen_batch`] for a message's `pieces` and [`Embedder::read_question`] for
+    /// the whole `message`, as one pass through the model when the message is one piece (most
+    /// are): its normalised text joins the same batch, or is the piece itself when normalising
+    /// changes nothing. A longer message is screened and read separately, so the question top
+    /// never runs over its many pieces.
+    pub fn screen_and_read(
+        &self,
+        pieces: &[&str],
+        message: &str,
+    ) -> Result<(Vec<(Vector, f32)>, QuestionReading)> {
+        if pieces.len() != 1 {
+            return Ok((self.screen_batch(pieces)?, self.read_question(message)?));
+        }
+        let normal = question::normalise(message);
+        let mut texts = vec![pieces[0]];
+        if normal != pieces[0] {
+            texts.push(&normal);
+        }
+        let mut readings = self.run(&texts, Want::ALL)?;
+        let read = readings.last().cloned().unwrap_or_default();
+        readings.truncate(1);
+        let screened = readings.into_iter().map(|r| (r.vector, r.distress));
+        Ok((
+            screened.collect(),
+            QuestionReading {
+                vector: read.vector,
+                question: read.question,
+            },
+        ))
     }
 
     /// Distress-top logits for training examples: the out-of-fold logit of a built-in example
@@ -475,6 +509,16 @@ impl Embedder {
 /// What the tuned tops give a batch, when asked: question vectors and distress logits.
 type TunedParts = (Option<Vec<Vector>>, Option<Vec<f32>>);
 
+/// A question as answering reads it, both vectors of its [`question::normalise`]d text: the
+/// sentence vector (passages, the scope model) and the question vector (the section model).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QuestionReading {
+    /// The base model's sentence vector.
+    pub vector: Vector,
+    /// The question top's vector ([`question`]).
+    pub question: Vector,
+}
+
 /// Which parts of a reading a caller needs.
 #[derive(Clone, Copy)]
 struct Want {
@@ -501,6 +545,11 @@ impl Want {
     const BOTH: Want = Want {
         vector: true,
         ..Want::QUESTION
+    };
+    const ALL: Want = Want {
+        vector: true,
+        distress: true,
+        question: true,
     };
 }
 
@@ -729,9 +778,20 @@ mod tests {
         assert!(cos(&q, 0, 2) < cos(&b, 0, 2) - 0.1);
         assert!(cos(&q, 0, 1) > cos(&q, 0, 2) + 0.3);
         // One pass gives both vectors, the same as two.
-        let (v, qv) = m.read_question(texts[1]).unwrap();
-        assert!(dot(&v, &b[1]) > 0.9999 && dot(&qv, &q[1]) > 0.9999);
-        assert!((dot(&qv, &qv) - 1.0).abs() < 1e-4);
+        let r = m.read_question(texts[1]).unwrap();
+        assert!(dot(&r.vector, &b[1]) > 0.9999 && dot(&r.question, &q[1]) > 0.9999);
+        assert!((dot(&r.question, &r.question) - 1.0).abs() < 1e-4);
+        // Screening a message and reading it as a question in one pass gives what each gives
+        // alone, whether or not normalising changes the text.
+        for message in [texts[1], "is there an exec welfare champ?"] {
+            let (screened, read) = m.screen_and_read(&[message], message).unwrap();
+            let alone = m.screen_batch(&[message]).unwrap();
+            let asked = m.read_question(message).unwrap();
+            assert!(dot(&screened[0].0, &alone[0].0) > 0.9999);
+            assert!((screened[0].1 - alone[0].1).abs() < 1e-3);
+            assert!(dot(&read.vector, &asked.vector) > 0.9999);
+            assert!(dot(&read.question, &asked.question) > 0.9999);
+        }
     }
 
     #[test]

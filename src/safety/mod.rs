@@ -26,7 +26,7 @@ pub mod phrases;
 
 use serde::{Deserialize, Serialize};
 
-use crate::embed::Embedder;
+use crate::embed::{Embedder, QuestionReading};
 use crate::Result;
 
 pub use crate::classifier::Classifier;
@@ -67,9 +67,10 @@ pub struct Assessment {
     pub by_classifier: bool,
     /// A distress phrase matched (after work senses were removed).
     pub by_phrase: bool,
-    /// The whole message's sentence vector, which answering the same message can reuse
-    /// instead of running the model again. Held only for the request; never stored.
-    pub vector: Vec<f32>,
+    /// The whole message read as a question ([`Embedder::screen_and_read`]), which answering
+    /// the same message reuses instead of running the model again. Held only for the request;
+    /// never stored.
+    pub reading: QuestionReading,
 }
 
 /// Everything distress detection needs, stored in each index generation.
@@ -152,8 +153,8 @@ impl Detector {
         let message = cleaned.as_str();
         let pieces = pieces(message);
         let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
-        let screened = embedder.screen_batch(&refs)?;
-        Ok(self.decide(message, &pieces, screened))
+        let (screened, reading) = embedder.screen_and_read(&refs, message)?;
+        Ok(self.decide(message, &pieces, screened, reading))
     }
 
     /// [`Detector::assess`] once the message's [`pieces`] are embedded and screened.
@@ -162,6 +163,7 @@ impl Detector {
         message: &str,
         pieces: &[String],
         screened: Vec<(Vec<f32>, f32)>,
+        reading: QuestionReading,
     ) -> Assessment {
         let score = pieces
             .iter()
@@ -182,12 +184,7 @@ impl Detector {
             score,
             by_classifier,
             by_phrase,
-            // `pieces` always starts with the whole message.
-            vector: screened
-                .into_iter()
-                .next()
-                .map(|(v, _)| v)
-                .unwrap_or_default(),
+            reading,
         }
     }
 }
