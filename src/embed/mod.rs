@@ -342,10 +342,7 @@ impl Embedder {
     pub fn read_question(&self, text: &str) -> Result<QuestionReading> {
         let text = question::normalise(text);
         let r = self.run(&[&text], Want::BOTH)?.pop().unwrap_or_default();
-        Ok(QuestionReading {
-            vector: r.vector,
-            question: r.question,
-        })
+        Ok(r.into())
     }
 
     /// [`Embedder::screen_batch`] for a message's `pieces` and [`Embedder::read_question`] for
@@ -370,13 +367,7 @@ impl Embedder {
         let read = readings.last().cloned().unwrap_or_default();
         readings.truncate(1);
         let screened = readings.into_iter().map(|r| (r.vector, r.distress));
-        Ok((
-            screened.collect(),
-            QuestionReading {
-                vector: read.vector,
-                question: read.question,
-            },
-        ))
+        Ok((screened.collect(), read.into()))
     }
 
     /// Distress-top logits for training examples: the out-of-fold logit of a built-in example
@@ -517,6 +508,15 @@ pub struct QuestionReading {
     pub vector: Vector,
     /// The question top's vector ([`question`]).
     pub question: Vector,
+}
+
+impl From<Reading> for QuestionReading {
+    fn from(r: Reading) -> QuestionReading {
+        QuestionReading {
+            vector: r.vector,
+            question: r.question,
+        }
+    }
 }
 
 /// Which parts of a reading a caller needs.
