@@ -142,7 +142,7 @@ fn bench(label: &str, corpus: &Path, model: &Path, embedder: &Arc<Embedder>) {
             // As `/ask` does: the answer reuses the check's question vectors.
             let checked = index.assess(q(i)).unwrap();
             let reuse = AskOptions {
-                reading: Some(checked.reading.clone()),
+                reading: checked.reading.clone(),
                 ..AskOptions::default()
             };
             (checked, answer(&index, q(i), &config, &reuse).unwrap())

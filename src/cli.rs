@@ -336,7 +336,7 @@ fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
             let opts = AskOptions {
                 document,
                 top: top.map(usize::from),
-                reading: Some(assessed.reading),
+                reading: assessed.reading,
                 ..AskOptions::default()
             };
             let answer = answer::answer(&index, &question, &settings.config.answer, &opts)?;

@@ -215,19 +215,26 @@ impl Bot {
     }
 
     /// What a question needs: crisis signposting, support contacts, or an answer
-    /// ([`SearchIndex::assess`], the one decision every front end uses).
+    /// ([`SearchIndex::screen`]: the one decision every front end uses, without reading the
+    /// question for an answer).
     ///
     /// Fails safe: should the model ever fail on a message, the message is treated as
     /// distress, because a needless crisis reply costs far less than a missed one.
     pub fn need(&self, question: &str) -> Need {
-        self.assess(question).0
+        match self.index().screen(question) {
+            Ok(a) => a.need,
+            Err(e) => {
+                tracing::error!(error = %e, "distress check failed; replying as for distress");
+                Need::Distress
+            }
+        }
     }
 
     /// [`Bot::need`], with the question's vectors when the check computed them (for the
     /// answer to reuse).
     pub(crate) fn assess(&self, question: &str) -> (Need, Option<QuestionReading>) {
         match self.index().assess(question) {
-            Ok(a) => (a.need, Some(a.reading)),
+            Ok(a) => (a.need, a.reading),
             Err(e) => {
                 tracing::error!(error = %e, "distress check failed; replying as for distress");
                 (Need::Distress, None)

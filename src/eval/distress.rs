@@ -6,8 +6,9 @@
 //! Invariants:
 //! - The `test` split is reported, never used to choose anything; thresholds may be looked at
 //!   on `dev` only. The trained threshold comes from cross-validation on the training examples.
-//! - Each message is assessed once, by the served detector's own decision function
-//!   ([`crate::safety::Detector::assess`]); every figure is derived from those scores.
+//! - Each message is assessed once, by the served detector's own decision
+//!   ([`crate::safety::Detector::screen`], which decides exactly as `assess` does); every
+//!   figure is derived from those scores.
 
 use std::path::Path;
 
@@ -111,7 +112,7 @@ pub fn run(index: &SearchIndex, set: &[Example]) -> Result<DistressReport> {
     let threshold = detector.classifier.threshold;
     let mut scored = Vec::with_capacity(set.len());
     for e in set {
-        let a = detector.assess(index.embedder(), &e.text)?;
+        let a = detector.screen(index.embedder(), &e.text)?;
         scored.push(Scored {
             example: e,
             score: a.score,

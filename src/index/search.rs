@@ -267,6 +267,11 @@ impl SearchIndex {
         self.manifest.detector.assess(&self.embedder, message)
     }
 
+    /// The same decision without reading the message as a question ([`Detector::screen`]).
+    pub fn screen(&self, message: &str) -> Result<Assessment> {
+        self.manifest.detector.screen(&self.embedder, message)
+    }
+
     /// How likely `question` (with its sentence `vector`) is one the documents answer, by this
     /// generation's scope model; `None` when it has none.
     pub fn scope(&self, question: &str, vector: &[f32]) -> Option<f32> {

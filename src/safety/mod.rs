@@ -68,9 +68,10 @@ pub struct Assessment {
     /// A distress phrase matched (after work senses were removed).
     pub by_phrase: bool,
     /// The whole message read as a question ([`Embedder::screen_and_read`]), which answering
-    /// the same message reuses instead of running the model again. Held only for the request;
-    /// never stored.
-    pub reading: QuestionReading,
+    /// the same message reuses instead of running the model again; `None` from
+    /// [`Detector::screen`], whose callers never answer. Held only for the request; never
+    /// stored.
+    pub reading: Option<QuestionReading>,
 }
 
 /// Everything distress detection needs, stored in each index generation.
@@ -146,14 +147,31 @@ impl Detector {
         })
     }
 
-    /// What `message` needs: the one decision every front end uses.
+    /// What `message` needs: the one decision every front end uses. The message is also read
+    /// as a question in the same pass, for the answer to reuse.
     pub fn assess(&self, embedder: &Embedder, message: &str) -> Result<Assessment> {
+        self.check(embedder, message, true)
+    }
+
+    /// [`Detector::assess`] for callers that only need the decision (whether a reply will be
+    /// private, `eval`): the same decision, without reading the message as a question.
+    pub fn screen(&self, embedder: &Embedder, message: &str) -> Result<Assessment> {
+        self.check(embedder, message, false)
+    }
+
+    fn check(&self, embedder: &Embedder, message: &str, read: bool) -> Result<Assessment> {
         // "su\u{200B}icide" or ANSI codes must not hide a word from the model or the phrases.
         let cleaned = crate::text::clean_input(message);
         let message = cleaned.as_str();
         let pieces = pieces(message);
         let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
-        let (screened, reading) = embedder.screen_and_read(&refs, message)?;
+        let (screened, reading) = match read {
+            true => {
+                let (s, r) = embedder.screen_and_read(&refs, message)?;
+                (s, Some(r))
+            }
+            false => (embedder.screen_batch(&refs)?, None),
+        };
         Ok(self.decide(message, &pieces, screened, reading))
     }
 
@@ -163,7 +181,7 @@ impl Detector {
         message: &str,
         pieces: &[String],
         screened: Vec<(Vec<f32>, f32)>,
-        reading: QuestionReading,
+        reading: Option<QuestionReading>,
     ) -> Assessment {
         let score = pieces
             .iter()

@@ -183,7 +183,7 @@ fn the_answer_reuses_the_distress_checks_question_vectors() {
             q,
             &AnswerConfig::default(),
             &AskOptions {
-                reading: Some(checked.reading),
+                reading: checked.reading,
                 ..AskOptions::default()
             },
         )

@@ -288,3 +288,26 @@ fn the_detector_is_retrained_only_when_what_it_learns_from_changes() {
         threshold()
     );
 }
+
+/// `screen` (for callers that never answer: `is_private`, `eval`) must decide exactly as
+/// `assess` (which `/ask` uses) does, and only `assess` reads the message as a question.
+#[test]
+fn screening_decides_exactly_as_assessing_does() {
+    let index = real_index();
+    for m in [
+        "i want to end it all tonight",
+        "what is the strategy's first driver?",
+        "how do I contact OH. honestly I took all my tablets an hour ago",
+        "this rota is killing me lol",
+    ] {
+        let (a, s) = (index.assess(m).unwrap(), index.screen(m).unwrap());
+        assert_eq!((a.need, a.by_phrase), (s.need, s.by_phrase), "{m}");
+        assert!(
+            (a.score - s.score).abs() < 1e-4,
+            "{m}: {} vs {}",
+            a.score,
+            s.score
+        );
+        assert!(a.reading.is_some() && s.reading.is_none(), "{m}");
+    }
+}
