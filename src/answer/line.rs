@@ -112,9 +112,18 @@ fn has_answer_type(sentence: &str, w: Wants) -> bool {
         Wants::Date => words
             .iter()
             .any(|t| year(t) || MONTHS.contains(&t.to_lowercase().as_str())),
-        Wants::Number => words
-            .iter()
-            .any(|t| t.chars().next().is_some_and(|c| c.is_ascii_digit()) && !year(t)),
+        // A day of the month ("25 November") is part of a date, not a count.
+        Wants::Number => words.iter().enumerate().any(|(i, t)| {
+            let month = |j: usize| {
+                words
+                    .get(j)
+                    .is_some_and(|w| MONTHS.contains(&w.to_lowercase().as_str()))
+            };
+            t.chars().next().is_some_and(|c| c.is_ascii_digit())
+                && !year(t)
+                && !month(i + 1)
+                && !(i > 0 && month(i - 1))
+        }),
         // A capitalised word after the first: a person or an organisation.
         Wants::Name => words
             .iter()
@@ -316,6 +325,15 @@ mod tests {
             Wants::Number
         ));
         assert!(!has_answer_type("It dates from 2009.", Wants::Number));
+        assert!(!has_answer_type(
+            "It was published on 25 November 2008.",
+            Wants::Number
+        ));
+        assert!(!has_answer_type("Dated July 27, 2021.", Wants::Number));
+        assert!(has_answer_type(
+            "It received 120 submissions by 25 November 2008.",
+            Wants::Number
+        ));
         assert!(has_answer_type(
             "The foreword is by Em Wilkinson-Brice.",
             Wants::Name
