@@ -65,9 +65,12 @@ pub use search::{DenseHits, Hit, QueryForm, SearchIndex, SearchRequest};
 pub const SCHEMA_VERSION: u32 = 10;
 pub(crate) const MANIFEST: &str = "current.json";
 /// Recall on held-out folds of the examples that the distress threshold is chosen for. Chosen on
-/// the dev split of `tests/eval/distress.toml`: 0.98 gave the same dev recall (98.3 %) with
-/// 14 % false alarms instead of 10 %; 0.96 lost recall (97.4 %).
-pub const DISTRESS_RECALL_TARGET: f32 = 0.97;
+/// the dev splits of the three dev distress sets pooled (621 distress, 679 ordinary), with the
+/// round-7 examples and [`crate::classifier::TUNED_WEIGHT`] 0.2: 0.97 gave 98.96 % dev recall
+/// with 6.3 % false alarms, 0.96 gave 98.7 % with 4.9 %, 0.95 lost recall (98.1 %, 4.3 %). The
+/// training examples are written to be subtler than real messages, so 96 % of them still
+/// leaves the dev sets' recall near 99 %.
+pub const DISTRESS_RECALL_TARGET: f32 = 0.96;
 const TOKENIZER: &str = "en_stem";
 const SNIPPET_CHARS: usize = 220;
 
