@@ -122,7 +122,7 @@ fn has_answer_type(sentence: &str, w: Wants) -> bool {
             t.chars().next().is_some_and(|c| c.is_ascii_digit())
                 && !year(t)
                 && !month(i + 1)
-                && !(i > 0 && month(i - 1))
+                && (i == 0 || !month(i - 1))
         }),
         // A capitalised word after the first: a person or an organisation.
         Wants::Name => words
