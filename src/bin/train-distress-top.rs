@@ -1,6 +1,8 @@
 //! Trains the distress top (`ohwb_bot::embed::tuned`) from the reviewed built-in examples
 //! (`safety/examples.toml`) and writes it to `<model>/distress/`: the tuned top layers and head
-//! (F16 safetensors), the out-of-fold logits of every built-in example, and `SHA256SUMS`.
+//! (F16 safetensors), the out-of-fold logits of every example it trained on, and `SHA256SUMS`.
+//! Examples added since (`safety/examples-since-top.toml`) are not read: the committed top stays
+//! reproducible from `safety/examples.toml`; move them there before retraining.
 //!
 //! `cargo run --release --bin train-distress-top [-- <model dir>]`; about 95 minutes on two
 //! cores. Deterministic: fixed folds, a fixed shuffle, no dropout. Run it again whenever
@@ -48,7 +50,7 @@ fn main() -> Result<()> {
             .unwrap_or_else(|| embed::DEFAULT_DIR.to_string()),
     );
     let base = Base::load(&dir)?;
-    let examples = ohwb_bot::safety::examples::builtin();
+    let examples = ohwb_bot::safety::examples::top_training();
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let labels: Vec<bool> = examples.iter().map(|e| e.distress).collect();
     let started = std::time::Instant::now();

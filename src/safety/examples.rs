@@ -115,8 +115,21 @@ pub fn parse(text: &str, splits: bool) -> Result<Vec<Example>, (usize, String)> 
     Ok(out)
 }
 
-/// The examples compiled into the program (`safety/examples.toml`).
+/// Every example compiled into the program: `safety/examples.toml`, then
+/// `safety/examples-since-top.toml`, parsed as one list so a message labelled both ways across
+/// the two files is refused like one within a file.
 pub fn builtin() -> Vec<Example> {
+    let both = format!(
+        "{}\n{}",
+        super::BUILTIN_EXAMPLES,
+        super::BUILTIN_EXAMPLES_SINCE_TOP
+    );
+    parse(&both, false).expect("the built-in examples parse")
+}
+
+/// The built-in examples the distress top is trained on (`safety/examples.toml` only), so the
+/// committed top is reproducible from that file; see `safety/examples-since-top.toml`.
+pub fn top_training() -> Vec<Example> {
     parse(super::BUILTIN_EXAMPLES, false).expect("the built-in examples parse")
 }
 

@@ -42,8 +42,11 @@ pub const OLD_PHRASES_FILE: &str = "support-phrases.toml";
 
 /// The reviewed phrase list compiled into the program.
 pub const BUILTIN_PHRASES: &str = include_str!("../../safety/phrases.toml");
-/// The reviewed examples compiled into the program.
+/// The reviewed examples compiled into the program that the distress top was trained on.
 pub const BUILTIN_EXAMPLES: &str = include_str!("../../safety/examples.toml");
+/// Reviewed examples compiled in and added since the distress top was last trained: the
+/// regression learns them at every build, as it does a trust's; the top never saw them.
+pub const BUILTIN_EXAMPLES_SINCE_TOP: &str = include_str!("../../safety/examples-since-top.toml");
 
 /// What a message needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
