@@ -332,8 +332,15 @@ fn detector_inputs(
     let mut h = Sha256::new();
     h.update(SCHEMA_VERSION.to_le_bytes());
     h.update(DISTRESS_RECALL_TARGET.to_le_bytes());
-    // The threshold is chosen on scores that mix in the top's logit at this share.
-    h.update(crate::classifier::TUNED_WEIGHT.to_le_bytes());
+    // The threshold is chosen on scores that mix in the top's logit at its share.
+    // The regression's settings are hashed too, so changing one retrains the detector.
+    for x in [
+        crate::classifier::TUNED_WEIGHT,
+        crate::classifier::C,
+        crate::classifier::DENSE_WEIGHT,
+    ] {
+        h.update(x.to_le_bytes());
+    }
     h.update(embedder.id().as_bytes());
     for e in examples {
         h.update([u8::from(e.distress)]);
