@@ -423,68 +423,76 @@ impl Embedder {
         model_error(Path::new("all-MiniLM-L6-v2"), e)
     }
 
-    /// Runs the lower layers once, then each part `want` asks for from where it branches off.
+    /// Runs the base layers once, each on the output of the one before, and starts each tuned
+    /// top `want` asks for on a thread of its own as soon as the base reaches the layer it
+    /// branches off at. The distress top tunes every layer and the question top layers 2-5, so
+    /// no layer is shared with the distress top; the question top shares the first two. On two
+    /// cores the base and the two tops then overlap instead of the tops running one after the
+    /// other on a second thread.
     fn forward(&self, batch: &[&[u32]], want: Want) -> candle_core::Result<Vec<Reading>> {
         let (ids, mask) = pad(batch)?;
         let additive = additive_mask(&mask)?;
-        let shared = self.top.first.min(self.question.first);
         let base = &self.encoder.layers;
-        let x = self.encoder.embed(&ids)?;
-        let trunk = Encoder::run(&base[..shared], &x, &additive, Mode::Infer)?;
-        let branch = |from: usize, tuned: &[encoder::Layer]| {
-            let x = Encoder::run(&base[shared..from], &trunk, &additive, Mode::Infer)?;
-            Encoder::run(tuned, &x, &additive, Mode::Infer)
-        };
-        let pooled = |x: candle_core::Result<Tensor>| -> candle_core::Result<Vec<Vector>> {
-            Ok(mean_pool(&x?, &mask)?
+        let pooled = |x: &Tensor| -> candle_core::Result<Vec<Vector>> {
+            Ok(mean_pool(x, &mask)?
                 .to_vec2::<f32>()?
                 .into_iter()
                 .map(unit)
                 .collect())
         };
-        let vectors = || match want.vector {
-            true => pooled(Encoder::run(
-                &base[shared..],
-                &trunk,
-                &additive,
-                Mode::Infer,
-            ))
-            .map(Some),
-            false => Ok(None),
-        };
-        // The tuned tops: question vectors and distress logits.
-        let tuned = || -> candle_core::Result<TunedParts> {
-            let questions = match want.question {
-                true => Some(pooled(branch(self.question.first, &self.question.layers))?),
-                false => None,
-            };
-            let logits = match want.distress {
-                true => {
-                    let x = branch(self.top.first, &self.top.layers)?;
-                    Some(self.top.logits(&mean_pool(&x, &mask)?)?)
+        // How far the base must run: to the end for the sentence vector, else to the last
+        // layer a wanted top branches off at.
+        let until = [
+            (want.vector, base.len()),
+            (want.question, self.question.first),
+            (want.distress, self.top.first),
+        ]
+        .iter()
+        .filter(|(w, _)| *w)
+        .map(|(_, l)| *l)
+        .max()
+        .unwrap_or(0)
+        .min(base.len());
+        let failed = || candle_core::Error::Msg("a tuned top failed".into());
+        let (vectors, questions, logits) = std::thread::scope(|s| {
+            let mut h = self.encoder.embed(&ids)?;
+            let (mut question, mut distress) = (None, None);
+            for layer in 0..=until {
+                if want.question && layer == self.question.first {
+                    let h = h.clone();
+                    question = Some(s.spawn(|| {
+                        let y =
+                            Encoder::run(&self.question.layers, &{ h }, &additive, Mode::Infer)?;
+                        pooled(&y)
+                    }));
                 }
+                if want.distress && layer == self.top.first {
+                    let h = h.clone();
+                    distress = Some(s.spawn(|| {
+                        let y = Encoder::run(&self.top.layers, &{ h }, &additive, Mode::Infer)?;
+                        self.top.logits(&mean_pool(&y, &mask)?)
+                    }));
+                }
+                if layer < until {
+                    h = Encoder::run(&base[layer..=layer], &h, &additive, Mode::Infer)?;
+                }
+            }
+            let vectors = match want.vector {
+                true => Some(pooled(&h)?),
                 false => None,
             };
-            Ok((questions, logits))
-        };
-        // With the base top, the tuned ones run on a second thread: each is a few milliseconds
-        // of small matrix products that one core does alone, and a question being answered or
-        // screened waits for both.
-        let (vectors, tuned) = if want.vector && (want.question || want.distress) {
-            std::thread::scope(|s| {
-                let t = s.spawn(tuned);
-                let v = vectors();
-                let t = t
-                    .join()
-                    .unwrap_or_else(|_| Err(candle_core::Error::Msg("a tuned top failed".into())));
-                (v, t)
-            })
-        } else {
-            (vectors(), tuned())
-        };
-        let (questions, logits) = tuned?;
+            let questions = match question {
+                Some(t) => Some(t.join().map_err(|_| failed())??),
+                None => None,
+            };
+            let logits = match distress {
+                Some(t) => Some(t.join().map_err(|_| failed())??),
+                None => None,
+            };
+            Ok::<_, candle_core::Error>((vectors, questions, logits))
+        })?;
         let mut out = vec![Reading::default(); batch.len()];
-        for (r, v) in out.iter_mut().zip(vectors?.into_iter().flatten()) {
+        for (r, v) in out.iter_mut().zip(vectors.into_iter().flatten()) {
             r.vector = v;
         }
         for (r, q) in out.iter_mut().zip(questions.into_iter().flatten()) {
@@ -496,9 +504,6 @@ impl Embedder {
         Ok(out)
     }
 }
-
-/// What the tuned tops give a batch, when asked: question vectors and distress logits.
-type TunedParts = (Option<Vec<Vector>>, Option<Vec<f32>>);
 
 /// A question as answering reads it, both vectors of its [`question::normalise`]d text: the
 /// sentence vector (passages, the scope model) and the question vector (the section model).
