@@ -24,7 +24,22 @@ pub async fn get(addr: &str, path: &str) -> (u16, String) {
 
 /// Sends a raw HTTP/1.1 request (with `Connection: close`): (status code, body).
 pub async fn request(addr: &str, raw: &str) -> (u16, String) {
-    let mut stream = tokio::time::timeout(PATIENCE, async {
+    request_within(addr, raw, PATIENCE).await
+}
+
+/// [`get`] with its own patience, for a first request that waits while the server builds its
+/// index.
+pub async fn get_within(addr: &str, path: &str, patience: Duration) -> (u16, String) {
+    request_within(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+        patience,
+    )
+    .await
+}
+
+async fn request_within(addr: &str, raw: &str, patience: Duration) -> (u16, String) {
+    let mut stream = tokio::time::timeout(patience, async {
         loop {
             // The server may still be starting: it binds before the index opens, but accepts
             // only once the runtime runs.
@@ -38,7 +53,7 @@ pub async fn request(addr: &str, raw: &str) -> (u16, String) {
     .expect("the endpoint accepts connections");
     stream.write_all(raw.as_bytes()).await.unwrap();
     let mut response = String::new();
-    tokio::time::timeout(PATIENCE, stream.read_to_string(&mut response))
+    tokio::time::timeout(patience, stream.read_to_string(&mut response))
         .await
         .expect("a response")
         .unwrap();
