@@ -283,6 +283,16 @@ impl Embedder {
         compute: impl Fn(&[&str]) -> Result<Vec<Vector>>,
     ) -> Result<Vec<Arc<[f32]>>> {
         let keys: Vec<[u8; 32]> = texts.iter().map(|t| key(t)).collect();
+        self.cached_by(texts, &keys, compute)
+    }
+
+    /// `texts`' entries under `keys`, computing only those not cached yet.
+    fn cached_by(
+        &self,
+        texts: &[&str],
+        keys: &[[u8; 32]],
+        compute: impl Fn(&[&str]) -> Result<Vec<Vector>>,
+    ) -> Result<Vec<Arc<[f32]>>> {
         let missing: Vec<(usize, &str)> = {
             let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             texts
@@ -370,21 +380,43 @@ impl Embedder {
         Ok((screened.collect(), read.into()))
     }
 
-    /// Distress-top logits for training examples: the out-of-fold logit of a built-in example
-    /// (a top that never saw it), the final top's for any other text (a trust's examples, which
-    /// it never saw either).
+    /// The cache key of a text's distress-top logit: distinct from its vectors', and tied to
+    /// this distress top, so a retrained top never reads an older top's logits.
+    pub fn logit_key(&self, text: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"distress\0");
+        h.update(self.distress_id().as_bytes());
+        h.update(b"\0");
+        h.update(text.as_bytes());
+        h.finalize().into()
+    }
+
+    /// Distress-top logits for training examples: the out-of-fold logit of an example the top
+    /// was trained on (a top that never saw it), the final top's for any other text (a trust's
+    /// examples and `safety/examples-since-top.toml`, which it never saw either). Those are
+    /// cached like vectors (the logit first in an otherwise empty vector, under
+    /// [`Embedder::logit_key`]), so a rebuild does not run the top over them again.
     pub fn example_logits(&self, texts: &[&str]) -> Result<Vec<f32>> {
         let digests: Vec<String> = texts.iter().map(|t| tuned::example_key(t)).collect();
-        let missing: Vec<&str> = texts
+        let unseen: Vec<&str> = texts
             .iter()
             .zip(&digests)
             .filter(|(_, d)| !self.top.out_of_fold.contains_key(*d))
             .map(|(t, _)| *t)
             .collect();
-        let mut fresh = self
-            .run(&missing, Want::SCREEN)?
-            .into_iter()
-            .map(|r| r.distress);
+        let keys: Vec<[u8; 32]> = unseen.iter().map(|t| self.logit_key(t)).collect();
+        let fresh: Vec<Arc<[f32]>> = self.cached_by(&unseen, &keys, |batch| {
+            Ok(self
+                .run(batch, Want::DISTRESS)?
+                .into_iter()
+                .map(|r| {
+                    let mut v = vec![0.0; DIM];
+                    v[0] = r.distress;
+                    v
+                })
+                .collect())
+        })?;
+        let mut fresh = fresh.iter().map(|v| v[0]);
         Ok(digests
             .iter()
             .map(|d| match self.top.out_of_fold.get(d) {
@@ -541,6 +573,11 @@ impl Want {
     const SCREEN: Want = Want {
         distress: true,
         ..Want::VECTOR
+    };
+    const DISTRESS: Want = Want {
+        vector: false,
+        distress: true,
+        question: false,
     };
     const QUESTION: Want = Want {
         vector: false,
@@ -814,6 +851,24 @@ mod tests {
         // Screening gives the same sentence vector as plain embedding.
         let plain = m.embed("i took 30 paracetamol an hour ago").unwrap();
         assert!(dot(&plain, &s[0].0) > 0.9999);
+    }
+
+    #[test]
+    fn logits_of_examples_the_top_never_saw_are_the_final_tops_and_cached() {
+        let m = model();
+        let text = "a message no example file holds: my locker key snapped in the lock";
+        assert!(m.out_of_fold(text).is_none());
+        let key = m.logit_key(text);
+        let first = m.example_logits(&[text]).unwrap()[0];
+        let screened = m.screen_batch(&[text]).unwrap()[0].1;
+        assert!((first - screened).abs() < 1e-4, "{first} vs {screened}");
+        assert_eq!(m.cached(&key).unwrap()[0], first);
+        assert_eq!(m.example_logits(&[text]).unwrap()[0], first);
+        assert_ne!(
+            key,
+            Embedder::key(text),
+            "never mistaken for the text's vector"
+        );
     }
 
     #[test]

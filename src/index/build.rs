@@ -291,6 +291,7 @@ fn write_generation(
                 .flat_map(|(_, asks, _)| asks.iter().map(String::as_str))
                 .map(Embedder::question_key),
         )
+        .chain(examples.iter().map(|e| embedder.logit_key(&e.text)))
         .collect();
     vectors::save_cache(index_dir, embedder, &used);
     crate::testing::pause_point("index-generation-written");

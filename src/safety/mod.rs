@@ -139,7 +139,12 @@ impl Detector {
         let t = std::time::Instant::now();
         let vectors = embedder.embed_cached(&texts)?;
         tracing::debug!(ms = t.elapsed().as_millis() as u64, "examples embedded");
+        let t = std::time::Instant::now();
         let tuned = embedder.example_logits(&texts)?;
+        tracing::debug!(
+            ms = t.elapsed().as_millis() as u64,
+            "distress-top logits read"
+        );
         let refs: Vec<&[f32]> = vectors.iter().map(|v| &v[..]).collect();
         let labels: Vec<bool> = all.iter().map(|e| e.distress).collect();
         let classifier =
