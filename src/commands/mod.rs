@@ -221,25 +221,13 @@ impl Bot {
     /// Fails safe: should the model ever fail on a message, the message is treated as
     /// distress, because a needless crisis reply costs far less than a missed one.
     pub fn need(&self, question: &str) -> Need {
-        match self.index().screen(question) {
-            Ok(a) => a.need,
-            Err(e) => {
-                tracing::error!(error = %e, "distress check failed; replying as for distress");
-                Need::Distress
-            }
-        }
+        fail_safe(self.index().screen(question)).0
     }
 
     /// [`Bot::need`], with the question's vectors when the check computed them (for the
     /// answer to reuse).
     pub(crate) fn assess(&self, question: &str) -> (Need, Option<QuestionReading>) {
-        match self.index().assess(question) {
-            Ok(a) => (a.need, a.reading),
-            Err(e) => {
-                tracing::error!(error = %e, "distress check failed; replying as for distress");
-                (Need::Distress, None)
-            }
-        }
+        fail_safe(self.index().assess(question))
     }
 
     /// Whether the reply to `inv` will be private; known before running it. A question that
@@ -332,6 +320,18 @@ impl Bot {
     /// Where the index lives.
     pub fn index_dir(&self) -> &PathBuf {
         &self.index_dir
+    }
+}
+
+/// The need and reading of a distress check; a check that failed counts as distress (see
+/// [`Bot::need`]), logged without the message.
+fn fail_safe(checked: Result<crate::safety::Assessment>) -> (Need, Option<QuestionReading>) {
+    match checked {
+        Ok(a) => (a.need, a.reading),
+        Err(e) => {
+            tracing::error!(error = %e, "distress check failed; replying as for distress");
+            (Need::Distress, None)
+        }
     }
 }
 
