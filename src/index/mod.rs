@@ -64,13 +64,15 @@ pub use search::{DenseHits, Hit, QueryForm, SearchIndex, SearchRequest};
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
 pub const SCHEMA_VERSION: u32 = 10;
 pub(crate) const MANIFEST: &str = "current.json";
-/// Recall on held-out folds of the examples that the distress threshold is chosen for. Chosen on
-/// the dev splits of the three dev distress sets pooled (621 distress, 679 ordinary), with the
-/// round-7 examples and [`crate::classifier::TUNED_WEIGHT`] 0.2: 0.97 gave 98.96 % dev recall
-/// with 6.3 % false alarms, 0.96 gave 98.7 % with 4.9 %, 0.95 lost recall (98.1 %, 4.3 %). The
-/// training examples are written to be subtler than real messages, so 96 % of them still
-/// leaves the dev sets' recall near 99 %.
-pub const DISTRESS_RECALL_TARGET: f32 = 0.96;
+/// Recall on held-out folds of the examples that the distress threshold is chosen for. Chosen
+/// with [`crate::classifier::TUNED_WEIGHT`] on the dev splits of the three dev distress sets
+/// pooled (621 distress, 679 ordinary), after the distress top was retrained with the round-7
+/// examples and round 8 was added beside it: at a share of 0.3, 0.97 gave 98.1 % dev recall with
+/// 2.8 % false alarms, 0.975 98.2 % with 3.4 %, 0.9775 98.6 % with 4.0 %, 0.98 98.6 % with 5.2 %.
+/// The training examples are written to be subtler than real messages, so this quantile of
+/// them still leaves the dev sets' recall near 99 %. (Before the retrained top: 0.96 at a share
+/// of 0.2 gave 98.7 % with 4.9 %.)
+pub const DISTRESS_RECALL_TARGET: f32 = 0.9775;
 const TOKENIZER: &str = "en_stem";
 const SNIPPET_CHARS: usize = 220;
 

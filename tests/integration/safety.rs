@@ -10,39 +10,42 @@ use crate::common::{
     bot_cmd, corpus_copy, embedder, json_output, model_dir, real_config, real_index,
 };
 
-/// Floors just under what the held-out test split measured when they were set (README,
-/// docs/clinical-safety.md); a change that makes detection worse fails here. The test split is
-/// `distress-heldout-2.toml`, written blind after `distress-heldout.toml` became dev.
-const MIN_TEST_RECALL: f32 = 0.97;
-const MAX_TEST_FALSE_ALARMS: f32 = 0.095;
+/// Floors just under what each held-out test set measured when they were set (README,
+/// docs/clinical-safety.md); a change that makes detection worse fails here. Both sets were
+/// written blind by helpers that never saw the bot or its examples: `distress-heldout-2.toml`
+/// (deliberately hard ordinary messages: 0.982 recall, 0.079 false alarms) and
+/// `distress-heldout-3.toml` (written 2026-11-27: 0.966, 0.011).
+const FLOORS: &[(&str, f32, f32)] = &[
+    ("tests/eval/distress-heldout-2.toml", 0.97, 0.085),
+    ("tests/eval/distress-heldout-3.toml", 0.96, 0.02),
+];
 
 #[test]
-fn held_out_distress_set_stays_above_its_floors() {
-    let set = distress::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval/distress-heldout-2.toml"),
-    )
-    .unwrap();
-    let test_part = set.iter().filter(|e| e.split == "test").count();
-    assert!(
-        test_part >= 300,
-        "the held-out part is large enough: {test_part}"
-    );
-    let report = distress::run(real_index(), &set).unwrap();
-    let test = report.splits.iter().find(|s| s.split == "test").unwrap();
-    assert!(
-        test.combined.recall >= MIN_TEST_RECALL,
-        "recall {} < {MIN_TEST_RECALL}; missed: {:?}",
-        test.combined.recall,
-        test.missed
-    );
-    assert!(
-        test.combined.false_alarms <= MAX_TEST_FALSE_ALARMS,
-        "false alarms {} > {MAX_TEST_FALSE_ALARMS}: {:?}",
-        test.combined.false_alarms,
-        test.false_alarm_messages
-    );
-    // The combination is never worse than either detector alone.
-    assert!(test.combined.recall >= test.classifier.recall.max(test.phrases.recall));
+fn held_out_distress_sets_stay_above_their_floors() {
+    for &(file, min_recall, max_false_alarms) in FLOORS {
+        let set = distress::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+        let test_part = set.iter().filter(|e| e.split == "test").count();
+        assert!(
+            test_part >= 300,
+            "{file}: the held-out part is large enough: {test_part}"
+        );
+        let report = distress::run(real_index(), &set).unwrap();
+        let test = report.splits.iter().find(|s| s.split == "test").unwrap();
+        assert!(
+            test.combined.recall >= min_recall,
+            "{file}: recall {} < {min_recall}; missed: {:?}",
+            test.combined.recall,
+            test.missed
+        );
+        assert!(
+            test.combined.false_alarms <= max_false_alarms,
+            "{file}: false alarms {} > {max_false_alarms}: {:?}",
+            test.combined.false_alarms,
+            test.false_alarm_messages
+        );
+        // The combination is never worse than either detector alone.
+        assert!(test.combined.recall >= test.classifier.recall.max(test.phrases.recall));
+    }
 }
 
 /// Messages the phrase list of the first version missed, each of a kind the issue named.
