@@ -176,10 +176,11 @@ fn pct(x: f32) -> String {
 pub fn render(r: &DistressReport, verbose: bool) -> String {
     let t = &r.training;
     let mut out = format!(
-        "Distress detection (classifier threshold {:.3}, chosen for {:.0}% recall on held-out folds of \
+        "Distress detection (classifier threshold {:.3}, chosen for {}% recall on held-out folds of \
          {} distress + {} ordinary training examples: recall {}, false alarms {})\n\n",
         r.threshold,
-        t.recall_target * 100.0,
+        // 97.75 % is a served target: no rounding it to "98%".
+        (t.recall_target * 10_000.0).round() / 100.0,
         t.distress,
         t.ordinary,
         pct(t.cv_recall).trim(),
