@@ -15,11 +15,7 @@ use ohwb_bot::metrics::Gateway;
 
 /// A plain HTTP/1.1 GET: (status code, body).
 pub async fn get(addr: &str, path: &str) -> (u16, String) {
-    request(
-        addr,
-        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
-    )
-    .await
+    get_within(addr, path, PATIENCE).await
 }
 
 /// Sends a raw HTTP/1.1 request (with `Connection: close`): (status code, body).
