@@ -66,13 +66,14 @@ pub const SCHEMA_VERSION: u32 = 10;
 pub(crate) const MANIFEST: &str = "current.json";
 /// Recall on held-out folds of the examples that the distress threshold is chosen for. Chosen
 /// with [`crate::classifier::TUNED_WEIGHT`] on the dev splits of the three dev distress sets
-/// pooled (621 distress, 679 ordinary), after the distress top was retrained with the round-7
-/// examples and round 8 was added beside it: at a share of 0.3, 0.97 gave 98.1 % dev recall with
-/// 2.8 % false alarms, 0.975 98.2 % with 3.4 %, 0.9775 98.6 % with 4.0 %, 0.98 98.6 % with 5.2 %.
-/// The training examples are written to be subtler than real messages, so this quantile of
-/// them still leaves the dev sets' recall near 99 %. (Before the retrained top: 0.96 at a share
-/// of 0.2 gave 98.7 % with 4.9 %.)
-pub const DISTRESS_RECALL_TARGET: f32 = 0.9775;
+/// pooled (621 distress, 679 ordinary), after the rounds 9 and 9b examples (926 written blind to
+/// be missed or to look alarming) joined round 8 beside the distress top: at a share of 0.3,
+/// 0.965 gave 98.4 % dev recall with 4.0 % false alarms, 0.97 98.7 % with 4.4 %, 0.975 98.7 %
+/// with 5.5 %, 0.9775 99.0 % with 5.6 %; 0.97 is the highest recall under 5 %. The new examples
+/// are harder than the dev messages, so the same quantile now means a lower threshold (0.29,
+/// was 0.32). (With round 8 alone: 0.9775 gave 98.6 % with 4.0 %; before the retrained top,
+/// 0.96 at a share of 0.2 gave 98.7 % with 4.9 %.)
+pub const DISTRESS_RECALL_TARGET: f32 = 0.97;
 const TOKENIZER: &str = "en_stem";
 const SNIPPET_CHARS: usize = 220;
 
