@@ -10,10 +10,12 @@
 //!                           count), then per passage in corpus order the vectors of its
 //!                           answer pieces (`answer_units`): read per cited passage, never
 //!                           loaded whole, so a 100k-passage corpus costs no memory for them
-//! index/vector-cache.bin    OHWBVC01, the model id (16 ASCII hex), then per vector: its key
+//! index/vector-cache.bin    OHWBVC02, the model id (16 ASCII hex), then records: b'v', a key
 //!                           (SHA-256 of the exact text, `Embedder::key`, or of a marker and
 //!                           the text for a question vector, `Embedder::question_key`) and
-//!                           DIM f32
+//!                           DIM f32; or b'l', a key (`Embedder::logit_key`, naming the
+//!                           distress top) and the top's logit for a training example it never
+//!                           saw, one f32
 //! ```
 //!
 //! Invariants:
@@ -34,7 +36,13 @@ pub const PHRASINGS: &str = "phrasings.bin";
 /// The build cache, directly in the index directory.
 pub const CACHE: &str = "vector-cache.bin";
 const PASSAGES_MAGIC: &[u8; 8] = b"OHWBVEC1";
-const CACHE_MAGIC: &[u8; 8] = b"OHWBVC01";
+/// Version 2 tags each record: a vector, or a distress-top logit (version 1 stored a logit as
+/// the first value of an otherwise empty vector).
+const CACHE_MAGIC: &[u8; 8] = b"OHWBVC02";
+/// A cache record holding a vector ([`DIM`] floats)...
+const VECTOR_RECORD: u8 = b'v';
+/// ...or a distress-top logit (one float).
+const LOGIT_RECORD: u8 = b'l';
 const UNITS_MAGIC: &[u8; 8] = b"OHWBUNI1";
 /// A generation's answer-piece vectors.
 pub const UNITS: &str = "units.bin";
@@ -172,8 +180,9 @@ impl UnitVectors {
     }
 }
 
-/// Gives `embedder` the vectors the last build in `index_dir` computed, when they came from
-/// the same model. Best effort: anything unreadable is ignored.
+/// Gives `embedder` the vectors and distress-top logits the last build in `index_dir`
+/// computed, when they came from the same model (a logit's key also names its top). Best
+/// effort: anything unreadable is ignored, and reading stops at the first damaged record.
 pub fn load_cache(index_dir: &Path, embedder: &Embedder) {
     let Ok(bytes) = std::fs::read(index_dir.join(CACHE)) else {
         return;
@@ -187,24 +196,45 @@ pub fn load_cache(index_dir: &Path, embedder: &Embedder) {
     if model != embedder.id().as_bytes() {
         return;
     }
-    for entry in entries.chunks_exact(32 + DIM * 4) {
-        let (key, v) = entry.split_at(32);
+    let mut rest = entries;
+    while let Some((&tag, after)) = rest.split_first() {
+        let floats_in = match tag {
+            VECTOR_RECORD => DIM,
+            LOGIT_RECORD => 1,
+            _ => return,
+        };
+        let Some((record, next)) = after.split_at_checked(32 + floats_in * 4) else {
+            return;
+        };
+        let (key, v) = record.split_at(32);
         let key: [u8; 32] = key.try_into().expect("split at 32");
-        embedder.prime(key, floats(v).collect());
+        match tag {
+            VECTOR_RECORD => embedder.prime(key, floats(v).collect()),
+            _ => embedder.prime_logit(key, floats(v).next().unwrap_or_default()),
+        }
+        rest = next;
     }
 }
 
-/// Writes the cached vectors of `keys` (all computed by now) atomically. Best effort: a
-/// failure costs time at the next build, never correctness, so it is only logged.
+/// Writes the cached vectors and logits of `keys` (all computed by now) atomically. Best
+/// effort: a failure costs time at the next build, never correctness, so it is only logged.
 pub fn save_cache(index_dir: &Path, embedder: &Embedder, keys: &[[u8; 32]]) {
-    let mut bytes = Vec::with_capacity(24 + keys.len() * (32 + DIM * 4));
+    let mut bytes = Vec::with_capacity(24 + keys.len() * (1 + 32 + DIM * 4));
     bytes.extend_from_slice(CACHE_MAGIC);
     bytes.extend_from_slice(embedder.id().as_bytes());
     let mut seen = std::collections::HashSet::new();
     for &key in keys {
-        if let (true, Some(v)) = (seen.insert(key), embedder.cached(&key)) {
+        if !seen.insert(key) {
+            continue;
+        }
+        if let Some(v) = embedder.cached(&key) {
+            bytes.push(VECTOR_RECORD);
             bytes.extend_from_slice(&key);
             push_floats(&mut bytes, &v);
+        } else if let Some(l) = embedder.cached_logit(&key) {
+            bytes.push(LOGIT_RECORD);
+            bytes.extend_from_slice(&key);
+            push_floats(&mut bytes, &[l]);
         }
     }
     let tmp = index_dir.join(format!("{CACHE}.tmp-{}", std::process::id()));
@@ -255,7 +285,7 @@ mod tests {
         ];
         save_cache(dir.path(), &m, &keys);
         let size = std::fs::metadata(dir.path().join(CACHE)).unwrap().len() as usize;
-        assert_eq!(size, 8 + 16 + 2 * (32 + DIM * 4));
+        assert_eq!(size, 8 + 16 + 2 * (1 + 32 + DIM * 4));
         // The two kinds of vector of one text are kept apart.
         assert_ne!(
             Embedder::key("kept question"),
@@ -264,5 +294,34 @@ mod tests {
         // A damaged cache is ignored, not an error.
         std::fs::write(dir.path().join(CACHE), b"OHWBVC01garbage").unwrap();
         load_cache(dir.path(), &m);
+    }
+
+    #[test]
+    fn vectors_and_distress_logits_come_back_from_the_cache_as_what_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = model();
+        let text = "no example says this: the vending machine ate my pound again";
+        let vector = m.embed_cached(&[text]).unwrap()[0].clone();
+        let logit = m.example_logits(&[text]).unwrap()[0];
+        let keys = [Embedder::key(text), m.logit_key(text)];
+        save_cache(dir.path(), &m, &keys);
+        let path = dir.path().join(CACHE);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 8 + 16 + (1 + 32 + DIM * 4) + (1 + 32 + 4));
+
+        // A process that computed neither gets both back, each in its own table.
+        let dir_model = Path::new(env!("CARGO_MANIFEST_DIR")).join(crate::embed::DEFAULT_DIR);
+        let fresh = Embedder::load(&dir_model).unwrap();
+        load_cache(dir.path(), &fresh);
+        assert_eq!(fresh.cached(&keys[0]).as_deref(), Some(&vector[..]));
+        assert_eq!(fresh.cached_logit(&keys[1]), Some(logit));
+        assert!(fresh.cached(&keys[1]).is_none() && fresh.cached_logit(&keys[0]).is_none());
+
+        // A cut-off last record is dropped; the records before it still load.
+        std::fs::write(&path, &bytes[..bytes.len() - 2]).unwrap();
+        let cut = Embedder::load(&dir_model).unwrap();
+        load_cache(dir.path(), &cut);
+        assert!(cut.cached(&keys[0]).is_some());
+        assert!(cut.cached_logit(&keys[1]).is_none());
     }
 }

@@ -14,8 +14,8 @@
 //!   every file is checked against the digests in `SHA256SUMS` beside it. There is no fallback
 //!   without the model, because distress detection depends on it.
 //! - Loaded once per process and shared ([`Embedder::shared`]); it is `Send + Sync` and
-//!   stateless apart from a cache of vectors for texts the *index* embeds (examples and passages,
-//!   never questions: what a user typed is never kept).
+//!   stateless apart from a cache of vectors (and distress-top logits) for texts the *index*
+//!   embeds (examples and passages, never questions: what a user typed is never kept).
 //! - Embedding is blocking CPU work: async callers run it under `spawn_blocking`.
 
 use std::collections::{HashMap, HashSet};
@@ -89,6 +89,9 @@ pub struct Embedder {
     words: HashSet<String>,
     /// Index-time vectors by [`Embedder::key`] (base vectors) or [`Embedder::question_key`].
     cache: Mutex<HashMap<[u8; 32], Arc<[f32]>>>,
+    /// Index-time distress-top logits of examples the top never saw, by
+    /// [`Embedder::logit_key`].
+    logits: Mutex<HashMap<[u8; 32], f32>>,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -196,6 +199,7 @@ impl Embedder {
             distress_id,
             words,
             cache: Mutex::new(HashMap::new()),
+            logits: Mutex::new(HashMap::new()),
         })
     }
 
@@ -262,6 +266,18 @@ impl Embedder {
             let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             cache.insert(key, vector.into());
         }
+    }
+
+    /// The cached distress-top logit for a key ([`Embedder::logit_key`]), if any.
+    pub fn cached_logit(&self, key: &[u8; 32]) -> Option<f32> {
+        let logits = self.logits.lock().unwrap_or_else(|e| e.into_inner());
+        logits.get(key).copied()
+    }
+
+    /// Adds a distress-top logit computed earlier (by this top: the key names it).
+    pub fn prime_logit(&self, key: [u8; 32], logit: f32) {
+        let mut logits = self.logits.lock().unwrap_or_else(|e| e.into_inner());
+        logits.insert(key, logit);
     }
 
     /// Vectors for texts the index stores (examples, passages), reusing any this process
@@ -394,8 +410,8 @@ impl Embedder {
     /// Distress-top logits for training examples: the out-of-fold logit of an example the top
     /// was trained on (a top that never saw it), the final top's for any other text (a trust's
     /// examples and `safety/examples-since-top.toml`, which it never saw either). Those are
-    /// cached like vectors (the logit first in an otherwise empty vector, under
-    /// [`Embedder::logit_key`]), so a rebuild does not run the top over them again.
+    /// cached by [`Embedder::logit_key`], and saved with the vectors, so a rebuild does not run
+    /// the top over them again.
     pub fn example_logits(&self, texts: &[&str]) -> Result<Vec<f32>> {
         let digests: Vec<String> = texts.iter().map(|t| tuned::example_key(t)).collect();
         let unseen: Vec<&str> = texts
@@ -405,18 +421,19 @@ impl Embedder {
             .map(|(t, _)| *t)
             .collect();
         let keys: Vec<[u8; 32]> = unseen.iter().map(|t| self.logit_key(t)).collect();
-        let fresh: Vec<Arc<[f32]>> = self.cached_by(&unseen, &keys, |batch| {
-            Ok(self
-                .run(batch, Want::DISTRESS)?
-                .into_iter()
-                .map(|r| {
-                    let mut v = vec![0.0; DIM];
-                    v[0] = r.distress;
-                    v
-                })
-                .collect())
-        })?;
-        let mut fresh = fresh.iter().map(|v| v[0]);
+        let missing: Vec<usize> = {
+            let logits = self.logits.lock().unwrap_or_else(|e| e.into_inner());
+            (0..unseen.len())
+                .filter(|&i| !logits.contains_key(&keys[i]))
+                .collect()
+        };
+        let texts: Vec<&str> = missing.iter().map(|&i| unseen[i]).collect();
+        let computed = self.run(&texts, Want::DISTRESS)?;
+        let mut logits = self.logits.lock().unwrap_or_else(|e| e.into_inner());
+        for (&i, r) in missing.iter().zip(computed) {
+            logits.insert(keys[i], r.distress);
+        }
+        let mut fresh = keys.iter().map(|k| logits[k]);
         Ok(digests
             .iter()
             .map(|d| match self.top.out_of_fold.get(d) {
@@ -862,7 +879,8 @@ mod tests {
         let first = m.example_logits(&[text]).unwrap()[0];
         let screened = m.screen_batch(&[text]).unwrap()[0].1;
         assert!((first - screened).abs() < 1e-4, "{first} vs {screened}");
-        assert_eq!(m.cached(&key).unwrap()[0], first);
+        assert_eq!(m.cached_logit(&key), Some(first));
+        assert!(m.cached(&key).is_none(), "a logit is not a vector");
         assert_eq!(m.example_logits(&[text]).unwrap()[0], first);
         assert_ne!(
             key,
