@@ -147,6 +147,31 @@ fn read_checked(
     Ok((files, hex(&id.finalize())[..16].to_string()))
 }
 
+/// `texts`' entries of `table` under `keys`, computing (in one batch) only those not in it yet:
+/// the one fill rule of both of the embedder's index-time caches, vectors and logits.
+fn cached_in<V: Clone>(
+    table: &Mutex<HashMap<[u8; 32], V>>,
+    texts: &[&str],
+    keys: &[[u8; 32]],
+    compute: impl Fn(&[&str]) -> Result<Vec<V>>,
+) -> Result<Vec<V>> {
+    let missing: Vec<(usize, &str)> = {
+        let table = table.lock().unwrap_or_else(|e| e.into_inner());
+        texts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !table.contains_key(&keys[*i]))
+            .map(|(i, t)| (i, *t))
+            .collect()
+    };
+    let fresh = compute(&missing.iter().map(|(_, t)| *t).collect::<Vec<_>>())?;
+    let mut table = table.lock().unwrap_or_else(|e| e.into_inner());
+    for ((i, _), v) in missing.iter().zip(fresh) {
+        table.insert(keys[*i], v);
+    }
+    Ok(keys.iter().map(|k| table[k].clone()).collect())
+}
+
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -299,31 +324,9 @@ impl Embedder {
         compute: impl Fn(&[&str]) -> Result<Vec<Vector>>,
     ) -> Result<Vec<Arc<[f32]>>> {
         let keys: Vec<[u8; 32]> = texts.iter().map(|t| key(t)).collect();
-        self.cached_by(texts, &keys, compute)
-    }
-
-    /// `texts`' entries under `keys`, computing only those not cached yet.
-    fn cached_by(
-        &self,
-        texts: &[&str],
-        keys: &[[u8; 32]],
-        compute: impl Fn(&[&str]) -> Result<Vec<Vector>>,
-    ) -> Result<Vec<Arc<[f32]>>> {
-        let missing: Vec<(usize, &str)> = {
-            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            texts
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !cache.contains_key(&keys[*i]))
-                .map(|(i, t)| (i, *t))
-                .collect()
-        };
-        let fresh = compute(&missing.iter().map(|(_, t)| *t).collect::<Vec<_>>())?;
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        for ((i, _), v) in missing.iter().zip(fresh) {
-            cache.insert(keys[*i], v.into());
-        }
-        Ok(keys.iter().map(|k| cache[k].clone()).collect())
+        cached_in(&self.cache, texts, &keys, |t| {
+            Ok(compute(t)?.into_iter().map(Into::into).collect())
+        })
     }
 
     /// Vectors for many texts, in order. Texts are sorted by length and embedded in batches,
@@ -421,19 +424,14 @@ impl Embedder {
             .map(|(t, _)| *t)
             .collect();
         let keys: Vec<[u8; 32]> = unseen.iter().map(|t| self.logit_key(t)).collect();
-        let missing: Vec<usize> = {
-            let logits = self.logits.lock().unwrap_or_else(|e| e.into_inner());
-            (0..unseen.len())
-                .filter(|&i| !logits.contains_key(&keys[i]))
-                .collect()
-        };
-        let texts: Vec<&str> = missing.iter().map(|&i| unseen[i]).collect();
-        let computed = self.run(&texts, Want::DISTRESS)?;
-        let mut logits = self.logits.lock().unwrap_or_else(|e| e.into_inner());
-        for (&i, r) in missing.iter().zip(computed) {
-            logits.insert(keys[i], r.distress);
-        }
-        let mut fresh = keys.iter().map(|k| logits[k]);
+        let fresh = cached_in(&self.logits, &unseen, &keys, |batch| {
+            Ok(self
+                .run(batch, Want::DISTRESS)?
+                .into_iter()
+                .map(|r| r.distress)
+                .collect())
+        })?;
+        let mut fresh = fresh.into_iter();
         Ok(digests
             .iter()
             .map(|d| match self.top.out_of_fold.get(d) {

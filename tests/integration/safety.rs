@@ -11,7 +11,7 @@ use crate::common::{
 };
 
 /// Floors just under what each held-out test set measured when they were set (README,
-/// docs/clinical-safety.md); a change that makes detection worse fails here. Both sets were
+/// docs/clinical-safety.md); a change that makes detection worse fails here. All three sets were
 /// written blind by helpers that never saw the bot or its examples: `distress-heldout-2.toml`
 /// (deliberately hard ordinary messages: 0.987 recall, 0.089 false alarms) and
 /// `distress-heldout-3.toml` (written 2026-11-27: 0.974, 0.011) and `distress-heldout-4.toml`
