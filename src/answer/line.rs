@@ -1,14 +1,17 @@
 //! The answer line: the sentence (or introduced list) of the best section's passages that best
-//! answers the question, by its words and by its meaning, made readable on its own.
+//! answers the question, by its words and by its meaning, made readable on its own, and the
+//! next best one of the same section when both fit.
 //!
 //! Invariants:
-//! - Every word is copied from one passage of the pool (its sentences, its heading, or its list
-//!   items joined with "; "); the caller cites that passage and numbers the line after it.
+//! - Every word of a part is copied from one passage of the pool (its sentences, its heading,
+//!   or its list items joined with "; "); the caller cites that passage and numbers the part
+//!   after it. At most two parts, from two passages of one section.
 //! - The pool's first passage and the others of its section (one section is split into a
 //!   passage per source, and the answer is often in another source's) give the line, unless
 //!   they have nothing that answers and the next cited section clearly does.
 //! - A sentence that leans on the one before ("They…", "It…", "The same…") brings it along.
-//! - At most [`MAX_SUMMARY_CHARS`] characters.
+//! - At most [`MAX_SUMMARY_CHARS`] characters, markers included; a second piece is added whole
+//!   or not at all.
 
 use std::collections::HashSet;
 
@@ -160,61 +163,147 @@ const LEANS_BACK: &[&str] = &[
     "here ",
 ];
 
-/// An answer line, without its citation marker.
+/// One part of the answer line, without its citation marker.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
-    /// At most [`MAX_SUMMARY_CHARS`] less room for the marker.
+    /// Within [`MAX_SUMMARY_CHARS`], markers included, with the other part.
     pub text: String,
     /// The passage it came from: an index into the pool.
     pub source: usize,
 }
 
+/// A scored piece of a pool passage.
+struct Scored {
+    score: f32,
+    source: usize,
+    unit: AnswerUnit,
+}
+
+/// A piece made readable: its text and, for a sentence, the sentences it spans.
+struct Span {
+    source: usize,
+    sentences: Option<(usize, usize)>,
+    /// Whether it holds a list (a heading-and-list line, or a lead brought its list along).
+    listed: bool,
+    text: String,
+}
+
+impl Span {
+    /// Whether the two share text: the same sentences of one passage, or one holding the other
+    /// (a list item is also a sentence of its passage).
+    fn overlaps(&self, other: &Span) -> bool {
+        if self.text.contains(&other.text) || other.text.contains(&self.text) {
+            return true;
+        }
+        match (self.sentences, other.sentences) {
+            (Some((a, b)), Some((c, d))) => self.source == other.source && a <= d && c <= b,
+            _ => false,
+        }
+    }
+}
+
 /// Builds the answer line from `pool`: the citations, best first, then passages of the first
 /// citation's section that are not cited. `vector` is the question's sentence vector; without
 /// it (lexical mode) sentences are scored by their words only.
+///
+/// The line is the best piece, followed by the next best piece of the same section when it
+/// fits: one sentence rarely carries a whole answer ("…at a cost of £1.7 billion a year" is the
+/// sentence after the one that names the review). Two pieces of one passage make one part, in
+/// the passage's order; pieces of two passages make two parts, each cited. Empty when no
+/// passage has a piece.
 pub fn answer_line(
     index: &SearchIndex,
     question: &str,
     pool: &[Citation],
     concepts: &[Concept],
     vector: Option<&[f32]>,
-) -> Option<Line> {
+) -> Vec<Line> {
     let want = wants(question);
-    let first_section = section_of(&pool.first()?.passage_id);
+    let Some(first) = pool.first() else {
+        return Vec::new();
+    };
+    let first_section = section_of(&first.passage_id);
     let (same, other): (Vec<usize>, Vec<usize>) =
         (0..pool.len()).partition(|&i| section_of(&pool[i].passage_id) == first_section);
-    let mut best = same
+    let score_all = |ci: usize| scored_units(index, ci, &pool[ci], concepts, vector, want);
+    let mut group: Vec<Scored> = same
         .iter()
         .enumerate()
-        .filter_map(|(k, &i)| {
-            let (s, ci, u) = best_unit(index, i, &pool[i], concepts, vector, want)?;
-            Some((s - PASSAGE_PENALTY * k as f32, ci, u))
+        .flat_map(|(k, &i)| {
+            score_all(i).into_iter().map(move |mut s| {
+                s.score -= PASSAGE_PENALTY * k as f32;
+                s
+            })
         })
-        .fold(None, better);
-    if best.as_ref().is_none_or(|(s, _, _)| *s < GOOD_ENOUGH) {
+        .collect();
+    let top_of = |g: &[Scored]| g.iter().map(|s| s.score).fold(f32::NEG_INFINITY, f32::max);
+    if group.is_empty() || top_of(&group) < GOOD_ENOUGH {
         // The next section, only if it is cited (an uncited passage is only ever one of the
         // first section's).
         if let Some(&second) = other.first() {
-            let other = best_unit(index, second, &pool[second], concepts, vector, want);
-            if let (Some((s2, _, _)), Some((s1, _, _))) = (&other, &best) {
-                if *s2 > *s1 + SECOND_MARGIN {
-                    best = other;
-                }
+            let theirs = score_all(second);
+            if !group.is_empty()
+                && !theirs.is_empty()
+                && top_of(&theirs) > top_of(&group) + SECOND_MARGIN
+            {
+                group = theirs;
             }
         }
     }
-    let (_, ci, unit) = best?;
-    let passage = &pool[ci].text;
-    let sents = sentences(passage);
-    let text = match unit.whole {
-        true => unit.text,
+    // Stable: the earlier piece (earlier passage, earlier sentence) wins a tie.
+    group.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut spans = group.iter().map(|s| span(pool, s));
+    let Some(best) = spans.next() else {
+        return Vec::new();
+    };
+    let budget = MAX_SUMMARY_CHARS - MARKER_CHARS;
+    let mut parts = vec![Line {
+        text: truncate_words(&best.text, budget),
+        source: best.source,
+    }];
+    // A list is the whole answer: a piece after it reads as one more item.
+    if best.listed {
+        return parts;
+    }
+    let Some(next) = spans.find(|s| !s.overlaps(&best)) else {
+        return parts;
+    };
+    let chars = |s: &str| s.chars().count();
+    if next.source == best.source {
+        if chars(&best.text) + 1 + chars(&next.text) <= budget {
+            // One passage: keep its order.
+            let (a, b) = match (best.sentences, next.sentences) {
+                (Some((x, _)), Some((y, _))) if y < x => (&next, &best),
+                _ => (&best, &next),
+            };
+            parts[0].text = format!("{} {}", a.text, b.text);
+        }
+    } else if chars(&best.text) + 1 + chars(&next.text) + MARKER_CHARS <= budget {
+        parts.push(Line {
+            text: next.text,
+            source: next.source,
+        });
+    }
+    parts
+}
+
+/// The piece `s` made readable on its own: with the sentence it leans on, with the next one
+/// when it is short, with the list it introduces.
+fn span(pool: &[Citation], s: &Scored) -> Span {
+    let passage = &pool[s.source].text;
+    let unit = &s.unit;
+    let (text, sentences, listed) = match unit.whole {
+        true => (unit.text.clone(), None, true),
         false => {
+            let sents = sentences(passage);
             let si = unit.sentence;
+            let (mut from, mut to) = (si, si);
             let mut text = unit.text.clone();
             let mut last = sents.get(si).copied().unwrap_or_default();
             if si > 0 && leans_back(&text) {
                 if let Some(prev) = sents.get(si - 1) {
                     text = format!("{prev} {text}");
+                    from = si - 1;
                 }
             }
             if text.split_whitespace().count() < SHORT_WORDS {
@@ -222,16 +311,18 @@ pub fn answer_line(
                     text.push(' ');
                     text.push_str(next);
                     last = next;
+                    to = si + 1;
                 }
             }
             // "…built on four strategic drivers. They are:" is only useful with its list.
-            if let Some(end) = passage.find(last).map(|i| i + last.len()) {
-                if let Some(list) = list_after(passage, end, &text) {
-                    text.push(' ');
-                    text.push_str(&list);
-                }
+            let list = passage
+                .find(last)
+                .and_then(|i| list_after(passage, i + last.len(), &text));
+            if let Some(list) = &list {
+                text.push(' ');
+                text.push_str(list);
             }
-            text
+            (text, Some((from, to)), list.is_some())
         }
     };
     let text = text
@@ -241,20 +332,11 @@ pub fn answer_line(
         .join(" ")
         .trim_start_matches(|c: char| c == '-' || c.is_ascii_digit() || c == '.' || c == ' ')
         .to_string();
-    Some(Line {
-        text: truncate_words(&text, MAX_SUMMARY_CHARS - MARKER_CHARS),
-        source: ci,
-    })
-}
-
-/// The higher-scoring of two picks; the earlier on a tie.
-fn better(
-    best: Option<(f32, usize, AnswerUnit)>,
-    next: (f32, usize, AnswerUnit),
-) -> Option<(f32, usize, AnswerUnit)> {
-    match best {
-        Some(b) if b.0 >= next.0 => Some(b),
-        _ => Some(next),
+    Span {
+        source: s.source,
+        sentences,
+        listed,
+        text,
     }
 }
 
@@ -263,16 +345,15 @@ fn leans_back(sentence: &str) -> bool {
     LEANS_BACK.iter().any(|w| lower.starts_with(w))
 }
 
-/// The best answer piece of citation `ci` and its score (word coverage + answer type +
-/// meaning), if it has any.
-fn best_unit(
+/// Every answer piece of citation `ci`, scored (word coverage + answer type + meaning).
+fn scored_units(
     index: &SearchIndex,
     ci: usize,
     c: &Citation,
     concepts: &[Concept],
     vector: Option<&[f32]>,
     want: Wants,
-) -> Option<(f32, usize, AnswerUnit)> {
+) -> Vec<Scored> {
     let heading = c.section.rsplit(" › ").next().unwrap_or_default();
     let units = answer_units(&c.text, heading);
     // The index embedded these pieces when it was built; a piece count that does not match
@@ -297,9 +378,13 @@ fn best_unit(
             };
             let score =
                 words + kind + MEANING_WEIGHT * meaning - POSITION_PENALTY * u.sentence as f32;
-            (score, ci, u)
+            Scored {
+                score,
+                source: ci,
+                unit: u,
+            }
         })
-        .fold(None, better)
+        .collect()
 }
 
 #[cfg(test)]
@@ -339,6 +424,25 @@ mod tests {
             Wants::Name
         ));
         assert!(!has_answer_type("It has a foreword.", Wants::Name));
+    }
+
+    #[test]
+    fn pieces_overlap_on_shared_sentences_or_text() {
+        let span = |source, sentences, text: &str| Span {
+            source,
+            sentences,
+            listed: false,
+            text: text.into(),
+        };
+        let a = span(0, Some((2, 3)), "B. C.");
+        assert!(a.overlaps(&span(0, Some((3, 4)), "C. D.")));
+        assert!(!a.overlaps(&span(0, Some((4, 4)), "D.")));
+        // The same sentence numbers in another passage are other sentences.
+        assert!(!a.overlaps(&span(1, Some((2, 3)), "X. Y.")));
+        // A list item is also a sentence: its text inside the list line overlaps it.
+        let list = span(0, None, "Drivers: one; two; three.");
+        assert!(list.overlaps(&span(0, Some((5, 5)), "three.")));
+        assert!(!list.overlaps(&span(0, Some((5, 5)), "Four.")));
     }
 
     #[test]

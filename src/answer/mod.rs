@@ -98,7 +98,8 @@ pub struct Answer {
     pub question: String,
     /// Whether the corpus covers the question.
     pub answered: bool,
-    /// One or two sentences from the best passage, or a "not covered" message.
+    /// The answer line (one or two pieces of the best section's passages, each followed by its
+    /// citation number), or a "not covered" message.
     pub summary: String,
     /// Best first; empty when not answered.
     pub citations: Vec<Citation>,

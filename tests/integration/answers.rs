@@ -108,26 +108,43 @@ fn background_documents_are_cited_for_their_own_questions() {
     }
 }
 
+/// The parts of an answer line, each with the citation number that follows it.
+fn line_parts(summary: &str) -> Vec<(&str, usize)> {
+    let mut parts = Vec::new();
+    let mut rest = summary;
+    while let Some(open) = rest.find(" [") {
+        let Some(close) = rest[open..].find(']').map(|c| open + c) else {
+            break;
+        };
+        match rest[open + 2..close].parse() {
+            Ok(n) => parts.push((rest[..open].trim(), n)),
+            Err(_) => break,
+        }
+        rest = &rest[close + 1..];
+    }
+    parts
+}
+
 #[test]
 fn answers_are_built_from_the_cited_passage() {
     let a = ask("How will occupational health services become easier to reach?");
     assert!(a.answered);
     let best = &a.citations[0];
-    // The answer line is copied from a cited passage, not generated, and says which.
-    let (line, marker) = a
-        .summary
-        .rsplit_once(" [")
-        .expect("ends with a citation marker");
-    let n: usize = marker.trim_end_matches(']').parse().unwrap();
-    let source = &a.citations[n - 1];
-    let line = line.trim_end_matches('…');
-    let text = source.text.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(
-        text.contains(line.trim()),
-        "{:?} not in {:?}",
-        a.summary,
-        source.text
-    );
+    // Each part of the answer line is copied from a cited passage, not generated, and says
+    // which.
+    let parts = line_parts(&a.summary);
+    assert!(!parts.is_empty(), "ends with a citation marker");
+    for (line, n) in parts {
+        let source = &a.citations[n - 1];
+        let line = line.trim_end_matches('…');
+        let text = source.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            text.contains(line.trim()),
+            "{:?} not in {:?}",
+            a.summary,
+            source.text
+        );
+    }
     assert!(best.url.starts_with("https://"));
     assert!(best.passage_id.starts_with("growing-ohwb-together/"));
     assert!(
