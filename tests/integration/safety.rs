@@ -20,9 +20,9 @@ use crate::common::{
 /// 0.085 until the rounds 9 and 9b examples and the lower recall target: they caught one more
 /// distress message in set 2 and two more in set 3, and raised two more false alarms in set 2.
 const FLOORS: &[(&str, f32, f32)] = &[
-    ("tests/eval/distress-heldout-2.toml", 0.97, 0.095),
+    ("tests/eval/distress-heldout-2.toml", 0.98, 0.095),
     ("tests/eval/distress-heldout-3.toml", 0.97, 0.02),
-    ("tests/eval/distress-heldout-4.toml", 0.99, 0.08),
+    ("tests/eval/distress-heldout-4.toml", 0.99, 0.10),
 ];
 
 #[test]
