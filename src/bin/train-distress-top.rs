@@ -4,10 +4,11 @@
 //! Examples added since (`safety/examples-since-top.toml`) are not read: the committed top stays
 //! reproducible from `safety/examples.toml`; move them there before retraining.
 //!
-//! `cargo run --release --bin train-distress-top [-- <model dir>]`; about 105 minutes on two
-//! cores. Deterministic: fixed folds, a fixed shuffle, no dropout. Run it again whenever
-//! `safety/examples.toml` changes, then commit the folder (the clinical safety officer reviews the
-//! examples and the evaluation figures, as for any change to detection).
+//! `cargo run --release --bin train-distress-top [-- <model dir>]`; about two and a half hours
+//! on two cores for 5,557 examples (the time grows with them). Deterministic: fixed folds, a
+//! fixed shuffle, no dropout. Run it again whenever `safety/examples.toml` changes, then
+//! commit the folder (the clinical safety officer reviews the examples and the evaluation
+//! figures, as for any change to detection).
 //!
 //! The lower layers stay frozen (their output is computed once); only the top layers and a linear
 //! head learn, with class-weighted binary cross-entropy and AdamW.
@@ -33,7 +34,7 @@ use ohwb_bot::embed::{self, Base, DISTRESS_DIR};
 /// 4-5 tuned 6.1 %, 3-5 4.2 %, 2-5 3.3 %); with all six and the round-6 examples, false alarms
 /// on the broad dev set `distress-dev-3.toml` at 97.9 % recall fell from 9.4 % to 6.6-7.9 %.
 /// Each tuned layer costs the bot one more layer per screened message; training takes about
-/// 105 minutes on two cores.
+/// two and a half hours on two cores.
 const FIRST_LAYER: usize = 0;
 /// Seven epochs with layers 4-5 tuned did worse on dev than four.
 const EPOCHS: usize = 4;

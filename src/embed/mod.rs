@@ -904,7 +904,8 @@ mod tests {
             missing.len(),
             &missing[..missing.len().min(5)]
         );
-        // Those added since were never seen by the top: none of them has one.
+        // Those added since were never seen by the top: none of them has one (there are none
+        // right after a retraining).
         let top: std::collections::HashSet<String> = crate::safety::examples::top_training()
             .into_iter()
             .map(|e| e.text)
@@ -913,7 +914,6 @@ mod tests {
             .into_iter()
             .filter(|e| !top.contains(&e.text))
             .collect();
-        assert!(!since.is_empty());
         assert!(since.iter().all(|e| m.out_of_fold(&e.text).is_none()));
     }
 }
