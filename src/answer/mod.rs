@@ -17,6 +17,7 @@ mod cite;
 mod decide;
 mod line;
 mod retrieve;
+mod years;
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -247,6 +248,15 @@ pub fn answer(
         standout,
         scope,
         known: index.knows_document(&c.hit.doc_slug),
+        unnamed_year: years::unnamed_year(
+            question,
+            &[
+                &c.hit.text,
+                &c.hit.section,
+                &c.hit.document,
+                index.document_dated(&c.hit.doc_slug),
+            ],
+        ),
     };
     // A posted resource never gives the answer to a question the bundled documents answer:
     // the best strategy or background passage that would be answered goes first. It is judged

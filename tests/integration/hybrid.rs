@@ -17,7 +17,7 @@ fn ask(q: &str) -> ohwb_bot::answer::Answer {
 
 /// The held-out staff questions (written blind, never tuned on): floors a little under what
 /// the bot reaches on their test split (hit@1 0.829, hit@3 0.934, answer line 0.713,
-/// out-of-scope declined 0.925, answerable declined 0.017), and the hybrid ranking must beat
+/// out-of-scope declined 0.950, answerable declined 0.017), and the hybrid ranking must beat
 /// the lexical one it replaced on the same questions.
 #[test]
 fn held_out_staff_questions_hold_their_floors() {
@@ -38,7 +38,7 @@ fn held_out_staff_questions_hold_their_floors() {
     assert!(ours.hit_at_1 >= 0.80, "{table}");
     assert!(ours.hit_at_3 >= 0.91, "{table}");
     assert!(ours.answer_line_right >= 0.70, "{table}");
-    assert!(ours.declined_out_of_scope >= 0.89, "{table}");
+    assert!(ours.declined_out_of_scope >= 0.94, "{table}");
     assert!(ours.declined_answerable <= 0.04, "{table}");
     assert!(ours.hit_at_3 >= before.hit_at_3 + 0.05, "{table}");
     assert!(
@@ -124,6 +124,25 @@ fn both_kinds_of_evidence_decide_and_are_explained() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("words: best passage matches"), "{text}");
     assert!(text.contains("meaning: similarity"), "{text}");
+}
+
+/// A question about a year no passage speaks of is declined, naming the year; one about a
+/// year the documents cover is answered.
+#[test]
+fn a_year_the_documents_do_not_mention_is_declined() {
+    let a = ask("what was the NHS sickness absence rate in 2019");
+    assert!(!a.answered);
+    let why = a.explain.declined_because.unwrap_or_default();
+    assert!(why.contains("2019"), "{why}");
+    let a = ask("what did the 2020 People Plan ask employers to do for staff wellbeing");
+    assert!(a.answered, "{:?}", a.explain);
+    assert!(
+        a.citations[0]
+            .passage_id
+            .starts_with("people-plan-and-people-promise/"),
+        "{}",
+        a.citations[0].passage_id
+    );
 }
 
 #[test]
