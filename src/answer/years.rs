@@ -46,7 +46,7 @@ pub fn years_in(text: &str) -> Vec<u16> {
                 let first: u16 = digits.parse().unwrap_or(0);
                 push(first);
                 if second == Some((first + 1) % 100) {
-                    push(first - first % 100 + (first % 100 + 1));
+                    push(first + 1);
                 }
             }
             // "24/25": a financial year in short.
