@@ -241,6 +241,7 @@ pub fn answer(
             .any(|c| c.stems.iter().any(|s| !generic.contains(s)) && c.covered_by(&present) > 0.0)
     };
     let scope = vector.as_deref().and_then(|v| index.scope(question, v));
+    let asked_years = years::years_in(question);
     let evidence_of = |c: &Candidate| Evidence {
         coverage: c.coverage,
         specific: specific(&c.hit),
@@ -249,7 +250,7 @@ pub fn answer(
         scope,
         known: index.knows_document(&c.hit.doc_slug),
         unnamed_year: years::unnamed_year(
-            question,
+            &asked_years,
             &[
                 &c.hit.text,
                 &c.hit.section,

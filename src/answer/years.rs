@@ -40,22 +40,21 @@ pub fn years_in(text: &str) -> Vec<u16> {
             i += 1;
             continue;
         }
-        let second = second_year(&chars, i);
-        match (digits.len(), second) {
-            (4, second) => {
-                let first: u16 = digits.parse().unwrap_or(0);
+        let first: u16 = digits.parse().unwrap_or(0);
+        // A second year counts only as the year after the first ("2024/25"), never as the
+        // month of a date ("2022-06-20").
+        let financial = second_year(&chars, i) == Some((first + 1) % 100);
+        match digits.len() {
+            4 => {
                 push(first);
-                if second == Some((first + 1) % 100) {
+                if financial {
                     push(first + 1);
                 }
             }
             // "24/25": a financial year in short.
-            (2, Some(s)) => {
-                let first: u16 = digits.parse().unwrap_or(0);
-                if s == (first + 1) % 100 {
-                    push(2000 + first);
-                    push(2000 + s);
-                }
+            2 if financial => {
+                push(2000 + first);
+                push(2001 + first);
             }
             _ => {}
         }
@@ -91,11 +90,15 @@ fn second_year(chars: &[char], i: usize) -> Option<u16> {
     Some(a.to_digit(10)? as u16 * 10 + b.to_digit(10)? as u16)
 }
 
-/// The first year `question` names that none of `context` (the passage, its section path, its
-/// document's title and date) names.
-pub fn unnamed_year(question: &str, context: &[&str]) -> Option<u16> {
+/// The first of the years a question names (`asked`, from [`years_in`], read once per question)
+/// that none of `context` (the passage, its section path, its document's title and date)
+/// names. Nothing is read from `context` when the question names no year.
+pub fn unnamed_year(asked: &[u16], context: &[&str]) -> Option<u16> {
+    if asked.is_empty() {
+        return None;
+    }
     let named: Vec<u16> = context.iter().flat_map(|t| years_in(t)).collect();
-    years_in(question).into_iter().find(|y| !named.contains(y))
+    asked.iter().copied().find(|y| !named.contains(y))
 }
 
 #[cfg(test)]
@@ -129,18 +132,21 @@ mod tests {
         let passage = "Actions to keep staff safe, healthy and well.";
         assert_eq!(
             unnamed_year(
-                "what did the 2020 plan say",
+                &years_in("what did the 2020 plan say"),
                 &[passage, "NHS People Plan 2020/21"]
             ),
             None
         );
         assert_eq!(
             unnamed_year(
-                "what was the absence rate in 2024",
+                &years_in("what was the absence rate in 2024"),
                 &[passage, "published 2009"]
             ),
             Some(2024)
         );
-        assert_eq!(unnamed_year("what is the plan", &[passage]), None);
+        assert_eq!(
+            unnamed_year(&years_in("what is the plan"), &[passage]),
+            None
+        );
     }
 }

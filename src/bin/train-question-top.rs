@@ -4,8 +4,9 @@
 //! (F16 safetensors and `SHA256SUMS`).
 //!
 //! `cargo run --release --bin train-question-top [-- <model dir> [<corpus dir>]]`; about six
-//! and a half minutes on two cores for 1,782 phrasings. Deterministic: a fixed shuffle, no dropout. Run it again when the
-//! phrasings or out-of-scope examples change a lot, then commit the folder; the section and
+//! and a half minutes on two cores for 1,782 phrasings. Deterministic: a fixed shuffle, no
+//! dropout. Run it again when the phrasings or out-of-scope examples change a lot, then
+//! commit the folder; the section and
 //! scope models the bot trains at `index` read the new phrasings either way.
 //!
 //! The lower layers stay frozen (their output is computed once); the top layers and a linear
