@@ -64,6 +64,17 @@ pub fn ask(question: &str) -> Answer {
     .expect("answer never fails on a built index")
 }
 
+/// Asserts that `a`'s first citation is a passage of `section` (a section id, or any prefix of
+/// passage ids ending in `/`), naming the passage cited instead when it is not.
+#[track_caller]
+pub fn assert_cited_first(a: &Answer, section: &str) {
+    let first = a
+        .citations
+        .first()
+        .map_or("(no citation)", |c| &c.passage_id);
+    assert!(first.starts_with(section), "{first}, not {section}");
+}
+
 /// A front-matter block for test documents.
 pub fn front_matter(title: &str, kind: &str) -> String {
     format!(
