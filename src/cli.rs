@@ -438,6 +438,12 @@ fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
                          (phrasings.toml), {outside} they do not (out-of-scope.toml)"
                     )?;
                 }
+                let lines = &corpus.line_phrasings.entries;
+                outln!(
+                    "line phrasings: {} questions for {} sentences (line-phrasings.toml)",
+                    lines.iter().map(|e| e.asks.len()).sum::<usize>(),
+                    lines.len()
+                )?;
                 Ok(ExitCode::SUCCESS)
             } else {
                 for p in &corpus.problems {

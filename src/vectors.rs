@@ -6,10 +6,12 @@
 //!                           DIM f32 (all little-endian)
 //! index/gen-*/phrasings.bin the same format, one record per (passage, phrasing of its
 //!                           section): several records may share a passage id
-//! index/gen-*/units.bin     OHWBUNI1, u32 passage count N, then N × (u64 byte offset, u16
-//!                           count), then per passage in corpus order the vectors of its
-//!                           answer pieces (`answer_units`): read per cited passage, never
-//!                           loaded whole, so a 100k-passage corpus costs no memory for them
+//! index/gen-*/units.bin     OHWBUNI2, u32 passage count N, then N × (u64 byte offset, u16
+//!                           piece count P, u16 phrasing count Q), then per passage in corpus
+//!                           order the P vectors of its answer pieces (`answer_units`), then
+//!                           Q × (u16 piece index, vector) for the line phrasings of its
+//!                           pieces: read per cited passage, never loaded whole, so a
+//!                           100k-passage corpus costs no memory for them
 //! index/vector-cache.bin    OHWBVC02, the model id (16 ASCII hex), then records: b'v', a key
 //!                           (SHA-256 of the exact text, `Embedder::key`, or of a marker and
 //!                           the text for a question vector, `Embedder::question_key`) and
@@ -43,7 +45,8 @@ const CACHE_MAGIC: &[u8; 8] = b"OHWBVC02";
 const VECTOR_RECORD: u8 = b'v';
 /// ...or a distress-top logit (one float).
 const LOGIT_RECORD: u8 = b'l';
-const UNITS_MAGIC: &[u8; 8] = b"OHWBUNI1";
+/// Version 2 adds the line phrasings' vectors after each passage's piece vectors.
+const UNITS_MAGIC: &[u8; 8] = b"OHWBUNI2";
 /// A generation's answer-piece vectors.
 pub const UNITS: &str = "units.bin";
 
@@ -108,33 +111,79 @@ pub fn read_passages(gen_dir: &Path, file: &str) -> Result<(Vec<String>, Vec<f32
     Ok((ids, vectors))
 }
 
-/// Embeds the answer pieces of every passage (through the cache), in corpus order, and writes
-/// them to `gen_dir/units.bin`.
-pub fn write_units(gen_dir: &Path, pieces: &[Vec<String>], embedder: &Embedder) -> Result<()> {
-    let all: Vec<&str> = pieces.iter().flatten().map(String::as_str).collect();
-    let vectors = embedder.embed_cached(&all)?;
-    let table = 12 + pieces.len() * 10;
-    let mut bytes = Vec::with_capacity(table + all.len() * DIM * 4);
+/// One passage's line phrasings: (index of the piece they ask for, the phrasing).
+pub type PieceAsks = Vec<(u16, String)>;
+
+/// Embeds the answer pieces of every passage and the line phrasings of those pieces (through
+/// the cache), in corpus order, and writes them to `gen_dir/units.bin`. `asks[i]` holds, for
+/// passage `i`, (index of the piece in `pieces[i]`, a phrasing of it).
+pub fn write_units(
+    gen_dir: &Path,
+    pieces: &[Vec<String>],
+    asks: &[PieceAsks],
+    embedder: &Embedder,
+) -> Result<()> {
+    let texts: Vec<&str> = pieces
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(asks.iter().flatten().map(|(_, a)| a.as_str()))
+        .collect();
+    let mut vectors = embedder.embed_cached(&texts)?;
+    let n_pieces: usize = pieces.iter().map(Vec::len).sum();
+    let mut asked_vectors = vectors.split_off(n_pieces).into_iter();
+    let mut vectors = vectors.into_iter();
+    let table = 12 + pieces.len() * TABLE_ENTRY;
+    let mut bytes = Vec::with_capacity(table + texts.len() * (DIM * 4 + 2));
     bytes.extend_from_slice(UNITS_MAGIC);
     bytes.extend_from_slice(&(pieces.len() as u32).to_le_bytes());
     let mut offset = table as u64;
-    for p in pieces {
+    let empty = Vec::new();
+    for (i, p) in pieces.iter().enumerate() {
+        let q = asks.get(i).unwrap_or(&empty);
+        let (p_count, q_count) = (p.len().min(MAX_RECORDS), q.len().min(MAX_RECORDS));
         bytes.extend_from_slice(&offset.to_le_bytes());
-        bytes.extend_from_slice(&(p.len().min(u16::MAX as usize) as u16).to_le_bytes());
-        offset += (p.len() * DIM * 4) as u64;
+        bytes.extend_from_slice(&(p_count as u16).to_le_bytes());
+        bytes.extend_from_slice(&(q_count as u16).to_le_bytes());
+        offset += (p_count * DIM * 4 + q_count * (2 + DIM * 4)) as u64;
     }
-    for v in &vectors {
-        push_floats(&mut bytes, v);
+    for (i, p) in pieces.iter().enumerate() {
+        for (k, v) in vectors.by_ref().take(p.len()).enumerate() {
+            if k < MAX_RECORDS {
+                push_floats(&mut bytes, &v);
+            }
+        }
+        let q = asks.get(i).unwrap_or(&empty);
+        for (k, ((piece, _), v)) in q.iter().zip(asked_vectors.by_ref()).enumerate() {
+            if k < MAX_RECORDS {
+                bytes.extend_from_slice(&piece.to_le_bytes());
+                push_floats(&mut bytes, &v);
+            }
+        }
     }
     let path = gen_dir.join(UNITS);
     std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
 }
 
+/// Bytes per passage in `units.bin`'s table.
+const TABLE_ENTRY: usize = 12;
+/// Records of one kind kept per passage (the count is a u16).
+const MAX_RECORDS: usize = u16::MAX as usize;
+
+/// The vectors stored for one passage's answer pieces.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PieceVectors {
+    /// One per piece, in [`crate::answer_units::answer_units`] order.
+    pub pieces: Vec<Vec<f32>>,
+    /// (piece index, vector of one of its line phrasings).
+    pub phrasings: Vec<(usize, Vec<f32>)>,
+}
+
 /// `units.bin` of one generation, open for reading one passage's vectors at a time.
 pub struct UnitVectors {
     file: std::fs::File,
-    /// Per passage (corpus order): byte offset and number of vectors.
-    table: Vec<(u64, u16)>,
+    /// Per passage (corpus order): byte offset, number of pieces, number of phrasings.
+    table: Vec<(u64, u16, u16)>,
 }
 
 impl UnitVectors {
@@ -153,30 +202,42 @@ impl UnitVectors {
             return Err(bad("not a vector file"));
         }
         let n = u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize;
-        let mut raw = vec![0u8; n * 10];
+        let mut raw = vec![0u8; n * TABLE_ENTRY];
         file.read_exact(&mut raw).map_err(|_| bad("truncated"))?;
         let table = raw
-            .chunks_exact(10)
+            .chunks_exact(TABLE_ENTRY)
             .map(|c| {
                 let offset = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
-                (offset, u16::from_le_bytes([c[8], c[9]]))
+                let count = |at: usize| u16::from_le_bytes([c[at], c[at + 1]]);
+                (offset, count(8), count(10))
             })
             .collect();
         Ok(UnitVectors { file, table })
     }
 
-    /// The vectors of the answer pieces of the passage at position `i` (corpus order), or
-    /// `None` when the file does not have them (damaged: the caller scores by words alone).
-    pub fn get(&self, i: usize) -> Option<Vec<Vec<f32>>> {
+    /// The vectors of the answer pieces of the passage at position `i` (corpus order), and of
+    /// their line phrasings, or `None` when the file does not have them (damaged: the caller
+    /// scores by words alone).
+    pub fn get(&self, i: usize) -> Option<PieceVectors> {
         use std::os::unix::fs::FileExt;
-        let &(offset, count) = self.table.get(i)?;
-        let mut buf = vec![0u8; count as usize * DIM * 4];
+        let &(offset, p, q) = self.table.get(i)?;
+        let (p, q) = (p as usize, q as usize);
+        let mut buf = vec![0u8; p * DIM * 4 + q * (2 + DIM * 4)];
         self.file.read_exact_at(&mut buf, offset).ok()?;
-        Some(
-            buf.chunks_exact(DIM * 4)
+        let (own, asked) = buf.split_at(p * DIM * 4);
+        Some(PieceVectors {
+            pieces: own
+                .chunks_exact(DIM * 4)
                 .map(|v| floats(v).collect())
                 .collect(),
-        )
+            phrasings: asked
+                .chunks_exact(2 + DIM * 4)
+                .map(|r| {
+                    let piece = u16::from_le_bytes([r[0], r[1]]) as usize;
+                    (piece, floats(&r[2..]).collect())
+                })
+                .collect(),
+        })
     }
 }
 
@@ -251,6 +312,44 @@ mod tests {
     fn model() -> std::sync::Arc<Embedder> {
         Embedder::shared(&Path::new(env!("CARGO_MANIFEST_DIR")).join(crate::embed::DEFAULT_DIR))
             .unwrap()
+    }
+
+    #[test]
+    fn piece_vectors_and_their_phrasings_round_trip_per_passage() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = model();
+        let pieces = vec![
+            vec!["The final report followed.".to_string(), "It ended.".into()],
+            vec![],
+            vec!["Only one.".to_string()],
+        ];
+        let asks = vec![
+            vec![(1, "is it still going".to_string())],
+            vec![],
+            vec![(0, "just one?".to_string()), (0, "single".to_string())],
+        ];
+        write_units(dir.path(), &pieces, &asks, &m).unwrap();
+        let units = UnitVectors::open(dir.path()).unwrap();
+        let first = units.get(0).unwrap();
+        assert_eq!(first.pieces.len(), 2);
+        assert_eq!(first.pieces[1], m.embed("It ended.").unwrap());
+        assert_eq!(first.phrasings.len(), 1);
+        assert_eq!(first.phrasings[0].0, 1);
+        assert_eq!(first.phrasings[0].1, m.embed("is it still going").unwrap());
+        assert_eq!(units.get(1).unwrap(), PieceVectors::default());
+        let third = units.get(2).unwrap();
+        assert_eq!(third.pieces[0], m.embed("Only one.").unwrap());
+        let owners: Vec<usize> = third.phrasings.iter().map(|(k, _)| *k).collect();
+        assert_eq!(owners, [0, 0]);
+        assert_eq!(third.phrasings[1].1, m.embed("single").unwrap());
+        assert!(units.get(3).is_none());
+        // A truncated file loses the passages it no longer holds, never mixes them up.
+        let path = dir.path().join(UNITS);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        let units = UnitVectors::open(dir.path()).unwrap();
+        assert!(units.get(0).is_some());
+        assert!(units.get(2).is_none());
     }
 
     #[test]

@@ -14,11 +14,13 @@
 //! - Only `.md` files are documents; hidden files and directories are skipped.
 
 pub mod files;
+pub mod line_phrasings;
 pub mod out_of_scope;
 pub(crate) mod passages;
 pub mod phrasings;
 pub mod thesaurus;
 
+pub use line_phrasings::LinePhrasings;
 pub use out_of_scope::OutOfScope;
 pub use phrasings::Phrasings;
 pub use thesaurus::Thesaurus;
@@ -170,6 +172,8 @@ pub struct Corpus {
     pub thesaurus: Thesaurus,
     /// Ways staff ask for each section, from `phrasings.toml` (empty when absent).
     pub phrasings: Phrasings,
+    /// Ways staff ask for single sentences, from `line-phrasings.toml` (empty when absent).
+    pub line_phrasings: LinePhrasings,
     /// Questions the documents do not answer, from `out-of-scope.toml` (empty when absent).
     pub out_of_scope: OutOfScope,
     /// The trust's additions to the safety phrases, from `safety/phrases.toml` (`None` when it
@@ -238,6 +242,14 @@ pub fn load(dir: &Path) -> Result<Corpus> {
     if let Some(p) = load_side_file(dir, phrasings::FILE, Phrasings::parse, &mut corpus.problems)? {
         check_phrasings(&mut corpus, p);
     }
+    if let Some(p) = load_side_file(
+        dir,
+        line_phrasings::FILE,
+        LinePhrasings::parse,
+        &mut corpus.problems,
+    )? {
+        check_line_phrasings(&mut corpus, p);
+    }
     if let Some(o) = load_side_file(
         dir,
         out_of_scope::FILE,
@@ -269,6 +281,40 @@ fn check_phrasings(corpus: &mut Corpus, p: Phrasings) {
         }
     }
     corpus.phrasings = p;
+}
+
+/// Keeps the line phrasings; one whose section does not exist, or none of whose section's
+/// sentences starts with its `says` (the sentence was reworded), is a problem at its line.
+fn check_line_phrasings(corpus: &mut Corpus, p: LinePhrasings) {
+    for e in &p.entries {
+        let passages: Vec<&Passage> = corpus
+            .documents
+            .iter()
+            .flat_map(|d| d.passages.iter())
+            .filter(|x| phrasings::section_of(&x.id) == e.section)
+            .collect();
+        let message = if passages.is_empty() {
+            format!("line phrasings: no section has the id {:?}", e.section)
+        } else if !passages.iter().any(|x| {
+            let heading = x.section.last().map_or("", String::as_str);
+            crate::answer_units::answer_units(&x.text, heading)
+                .iter()
+                .any(|u| line_phrasings::collapse(&u.text).starts_with(&e.says))
+        }) {
+            format!(
+                "line phrasings: no sentence of {:?} starts with {:?}",
+                e.section, e.says
+            )
+        } else {
+            continue;
+        };
+        corpus.problems.push(Problem {
+            path: PathBuf::from(line_phrasings::FILE),
+            line: e.line,
+            message,
+        });
+    }
+    corpus.line_phrasings = p;
 }
 
 /// The trust's safety files are required: distress detection must never change because a file

@@ -230,19 +230,31 @@ fn write_generation(
     vectors::write_passages(gen_dir, vectors::PHRASINGS, &phrasings, embedder)?;
     // The pieces an answer line is chosen from, embedded now so that choosing costs a few dot
     // products per question instead of a pass of the model per sentence.
-    let pieces: Vec<Vec<String>> = corpus
+    let (pieces, asks): (Vec<Vec<String>>, Vec<vectors::PieceAsks>) = corpus
         .documents
         .iter()
         .flat_map(|d| d.passages.iter())
         .map(|p| {
             let heading = p.section.last().map_or("", String::as_str);
-            answer_units(&p.text, heading)
+            let units: Vec<String> = answer_units(&p.text, heading)
                 .into_iter()
                 .map(|u| u.text)
-                .collect()
+                .collect();
+            // Each piece's line phrasings, by the piece's index in the passage.
+            let asks = units
+                .iter()
+                .enumerate()
+                .flat_map(|(k, u)| {
+                    corpus
+                        .line_phrasings
+                        .of(section_of(&p.id), u)
+                        .map(move |a| (k as u16, a.to_string()))
+                })
+                .collect();
+            (units, asks)
         })
-        .collect();
-    vectors::write_units(gen_dir, &pieces, embedder)?;
+        .unzip();
+    vectors::write_units(gen_dir, &pieces, &asks, embedder)?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "passage vectors");
     let t = Instant::now();
     // The loader already refused missing or invalid safety files; `unwrap_or_default` only

@@ -62,7 +62,7 @@ pub use fingerprint::{fingerprint, STAT_CACHE};
 pub use search::{DenseHits, Hit, QueryForm, SearchIndex, SearchRequest};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
-pub const SCHEMA_VERSION: u32 = 10;
+pub const SCHEMA_VERSION: u32 = 11;
 pub(crate) const MANIFEST: &str = "current.json";
 /// Recall on held-out folds of the examples that the distress threshold is chosen for. Chosen
 /// with [`crate::classifier::TUNED_WEIGHT`] on the dev splits of the three dev distress sets

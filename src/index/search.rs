@@ -329,8 +329,8 @@ impl SearchIndex {
     }
 
     /// The vectors of a passage's answer pieces ([`crate::answer_units::answer_units`]), in
-    /// order; `None` for an unknown id or an unreadable file.
-    pub fn unit_vectors(&self, passage_id: &str) -> Option<Vec<Vec<f32>>> {
+    /// order, and of their line phrasings; `None` for an unknown id or an unreadable file.
+    pub fn unit_vectors(&self, passage_id: &str) -> Option<vectors::PieceVectors> {
         self.units.get(*self.vector_pos.get(passage_id)?)
     }
 

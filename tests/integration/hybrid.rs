@@ -193,6 +193,76 @@ fn check_names_a_phrasing_for_a_section_that_does_not_exist() {
 }
 
 #[test]
+fn the_answer_line_starts_with_the_sentence_its_line_phrasings_point_at() {
+    // Both sentences of the Boorman findings section mention the review; the one about
+    // managers is the answer, and its line phrasings (staff's words for it) say so.
+    let q = "what did the 2009 staff survey say about managers caring";
+    let a = ask(q);
+    assert!(a.answered, "{:?}", a.explain);
+    assert!(
+        a.summary
+            .starts_with("The review found high sickness absence"),
+        "{}",
+        a.summary
+    );
+
+    let (_dir, config) = corpus_copy();
+    std::fs::remove_file(config.paths.corpus.join("line-phrasings.toml")).unwrap();
+    let bot = ohwb_bot::commands::Bot::open(config).unwrap();
+    let without = answer::answer(
+        &bot.index(),
+        q,
+        &AnswerConfig::default(),
+        &AskOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        !without
+            .summary
+            .starts_with("The review found high sickness absence"),
+        "{}",
+        without.summary
+    );
+}
+
+#[test]
+fn check_names_a_line_phrasing_whose_sentence_is_gone() {
+    let dir = crate::common::temp_corpus(&[
+        (
+            "doc.md",
+            "+++\ntitle = \"Doc\"\nsource_url = \"https://example.org/\"\npublisher = \"P\"\npublished = \"2024\"\nkind = \"background\"\n+++\n\n## Real heading\n\nSome text here about things. The final report came out later.\n<!-- source: https://example.org/p -->\n".to_string(),
+        ),
+        (
+            "line-phrasings.toml",
+            "[[sentence]]\nsection = \"doc/real-heading\"\nsays = \"The final report\"\nasks = [\"when was the finished write up\"]\n\n[[sentence]]\nsection = \"doc/real-heading\"\nsays = \"The interim report was\"\nasks = [\"when was the early version\"]\n\n[[sentence]]\nsection = \"doc/gone\"\nsays = \"Some text here\"\nasks = [\"what is it\"]\n".to_string(),
+        ),
+    ]);
+    let corpus = ohwb_bot::corpus::load(dir.path()).unwrap();
+    let problems: Vec<(usize, &str)> = corpus
+        .problems
+        .iter()
+        .map(|p| (p.line, p.message.as_str()))
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(corpus
+        .problems
+        .iter()
+        .all(|p| p.path == Path::new("line-phrasings.toml")));
+    assert_eq!(problems[0].0, 8);
+    assert!(
+        problems[0].1.contains("The interim report was"),
+        "{problems:?}"
+    );
+    assert_eq!(problems[1].0, 13);
+    assert!(problems[1].1.contains("doc/gone"), "{problems:?}");
+    let kept: Vec<&str> = corpus
+        .line_phrasings
+        .of("doc/real-heading", "The final report came out later.")
+        .collect();
+    assert_eq!(kept, ["when was the finished write up"]);
+}
+
+#[test]
 fn the_answer_reuses_the_distress_checks_question_vectors() {
     // With "?" the check's pass reads the normalised text in a second row of its batch.
     for q in [
