@@ -1,6 +1,7 @@
 //! The answer line: the sentence (or introduced list) of the best section's passages that best
-//! answers the question, by its words and by its meaning, made readable on its own, and the
-//! next best one of the same section when both fit.
+//! answers the question, by its words, by its meaning and by the ways staff ask for it (its
+//! line phrasings), made readable on its own, and the next best one of the same section when
+//! both fit.
 //!
 //! Invariants:
 //! - Every word of a part is copied from one passage of the pool (its sentences, its heading,

@@ -6,7 +6,7 @@ use ohwb_bot::config::AnswerConfig;
 use ohwb_bot::eval;
 
 /// The held-out staff questions (written blind, never tuned on): floors a little under what
-/// the bot reaches on their test split (hit@1 0.851, hit@3 0.945, answer line 0.742,
+/// the bot reaches on their test split (hit@1 0.851, hit@3 0.945, answer line 0.747,
 /// out-of-scope declined 0.925, answerable declined 0.011), and the hybrid ranking must beat
 /// the lexical one it replaced on the same questions.
 #[test]
@@ -27,7 +27,7 @@ fn held_out_staff_questions_hold_their_floors() {
     let (ours, before) = (test.ours_passage, test.lexical_passage);
     assert!(ours.hit_at_1 >= 0.84, "{table}");
     assert!(ours.hit_at_3 >= 0.93, "{table}");
-    assert!(ours.answer_line_right >= 0.73, "{table}");
+    assert!(ours.answer_line_right >= 0.74, "{table}");
     assert!(ours.declined_out_of_scope >= 0.90, "{table}");
     assert!(ours.declined_answerable <= 0.03, "{table}");
     assert!(ours.hit_at_3 >= before.hit_at_3 + 0.05, "{table}");
