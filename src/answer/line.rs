@@ -20,7 +20,7 @@ use super::Citation;
 use crate::answer_units::{answer_units, list_after, AnswerUnit};
 use crate::corpus::phrasings::section_of;
 use crate::embed::dot;
-use crate::index::SearchIndex;
+use crate::index::{SearchIndex, PHRASING_WEIGHT};
 use crate::query::{self, Concept};
 use crate::text::{sentences, truncate_words};
 
@@ -31,10 +31,6 @@ pub const MAX_SUMMARY_CHARS: usize = 420;
 /// Chosen on dev with the other weights here (0, 0.25, 0.5, 1, 2): words decide, meaning
 /// breaks their ties.
 const MEANING_WEIGHT: f32 = 0.5;
-/// Weight of a sentence's best line phrasing's cosine with the question (`line-phrasings.toml`:
-/// ways staff ask for that sentence). Swept on dev with the meaning weight (0.25-3 by 0-1):
-/// a plateau of 0.75-0.77 answer lines against 0.71 without; 0.5 with 0.5 sits inside it.
-const PHRASING_WEIGHT: f32 = 0.5;
 /// A pick from [1]'s section scoring at least this is good enough; the next section is not
 /// looked at.
 const GOOD_ENOUGH: f32 = 0.9;
@@ -393,8 +389,15 @@ fn scored_units(
                 (true, Wants::Name) => NAME_BONUS,
                 (true, _) => ANSWER_TYPE_BONUS,
             };
-            let score = words + kind + MEANING_WEIGHT * meaning + PHRASING_WEIGHT * asked
-                - POSITION_PENALTY * u.sentence as f32;
+            // A sentence means what it says or what staff ask for with it (its line
+            // phrasings), the latter discounted as on the dense side: a question meets another
+            // question at a higher cosine than it meets its answer. Added as a second term
+            // instead (0.25-3 × on dev: 0.75-0.77 against 0.75 here) it let one phrasing outvote
+            // the words: "what happened to the staff mental health hubs" got the hubs' opening,
+            // not the sentence saying their funding ended.
+            let meaning = meaning.max(PHRASING_WEIGHT * asked);
+            let score =
+                words + kind + MEANING_WEIGHT * meaning - POSITION_PENALTY * u.sentence as f32;
             Scored {
                 score,
                 source: ci,

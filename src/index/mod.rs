@@ -59,7 +59,7 @@ use crate::{Error, Result};
 pub(crate) use build::INDEX_MARK;
 pub use build::{rebuild, set_lock_patience, try_rebuild, BuildReport, Changes};
 pub use fingerprint::{fingerprint, STAT_CACHE};
-pub use search::{DenseHits, Hit, QueryForm, SearchIndex, SearchRequest};
+pub use search::{DenseHits, Hit, QueryForm, SearchIndex, SearchRequest, PHRASING_WEIGHT};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
 pub const SCHEMA_VERSION: u32 = 11;

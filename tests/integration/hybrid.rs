@@ -6,7 +6,7 @@ use ohwb_bot::config::AnswerConfig;
 use ohwb_bot::eval;
 
 /// The held-out staff questions (written blind, never tuned on): floors a little under what
-/// the bot reaches on their test split (hit@1 0.851, hit@3 0.945, answer line 0.747,
+/// the bot reaches on their test split (hit@1 0.851, hit@3 0.945, answer line 0.764,
 /// out-of-scope declined 0.925, answerable declined 0.011), and the hybrid ranking must beat
 /// the lexical one it replaced on the same questions.
 #[test]
@@ -27,7 +27,7 @@ fn held_out_staff_questions_hold_their_floors() {
     let (ours, before) = (test.ours_passage, test.lexical_passage);
     assert!(ours.hit_at_1 >= 0.84, "{table}");
     assert!(ours.hit_at_3 >= 0.93, "{table}");
-    assert!(ours.answer_line_right >= 0.74, "{table}");
+    assert!(ours.answer_line_right >= 0.75, "{table}");
     assert!(ours.declined_out_of_scope >= 0.90, "{table}");
     assert!(ours.declined_answerable <= 0.03, "{table}");
     assert!(ours.hit_at_3 >= before.hit_at_3 + 0.05, "{table}");
@@ -193,18 +193,14 @@ fn check_names_a_phrasing_for_a_section_that_does_not_exist() {
 }
 
 #[test]
-fn the_answer_line_starts_with_the_sentence_its_line_phrasings_point_at() {
-    // Both sentences of the Boorman findings section mention the review; the one about
-    // managers is the answer, and its line phrasings (staff's words for it) say so.
-    let q = "what did the 2009 staff survey say about managers caring";
+fn line_phrasings_bring_the_sentence_staff_mean_into_the_line() {
+    // The answer (the strategy is not one-size-fits-all) shares no word with the question; its
+    // line phrasings ("can our trust adapt it") are what bring it in.
+    let q = "do we have to follow it word for word or can our trust tweak it";
+    let answer_terms = "flexible local interpretation";
     let a = ask(q);
     assert!(a.answered, "{:?}", a.explain);
-    assert!(
-        a.summary
-            .starts_with("The review found high sickness absence"),
-        "{}",
-        a.summary
-    );
+    assert!(a.summary.contains(answer_terms), "{}", a.summary);
 
     let (_dir, config) = corpus_copy();
     std::fs::remove_file(config.paths.corpus.join("line-phrasings.toml")).unwrap();
@@ -216,10 +212,9 @@ fn the_answer_line_starts_with_the_sentence_its_line_phrasings_point_at() {
         &AskOptions::default(),
     )
     .unwrap();
+    assert!(without.answered, "{:?}", without.explain);
     assert!(
-        !without
-            .summary
-            .starts_with("The review found high sickness absence"),
+        !without.summary.contains(answer_terms),
         "{}",
         without.summary
     );
