@@ -349,8 +349,8 @@ fn leans_back(sentence: &str) -> bool {
     LEANS_BACK.iter().any(|w| lower.starts_with(w))
 }
 
-/// Every answer piece of citation `ci`, scored (word coverage + answer type + meaning + its
-/// line phrasings' meaning).
+/// Every answer piece of citation `ci`, scored (word coverage + answer type + meaning, read
+/// from the piece itself or its line phrasings).
 fn scored_units(
     index: &SearchIndex,
     ci: usize,

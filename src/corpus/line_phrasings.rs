@@ -13,6 +13,8 @@
 //!   line): a reworded sentence cannot silently lose or swap its phrasings.
 //! - The file is optional: without it, sentences are matched on their own text.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 
 /// File name, relative to the corpus directory.
@@ -119,13 +121,37 @@ impl LinePhrasings {
 
     /// The phrasings of the sentence `sentence` of section `section`: those of every entry of
     /// the section whose `says` it starts with.
-    pub fn of<'a>(&'a self, section: &'a str, sentence: &str) -> impl Iterator<Item = &'a str> {
-        let sentence = collapse(sentence);
-        self.entries
+    pub fn of<'a>(&'a self, section: &str, sentence: &str) -> Vec<&'a str> {
+        let entries: Vec<&Entry> = self
+            .entries
             .iter()
-            .filter(move |e| e.section == section && sentence.starts_with(&e.says))
-            .flat_map(|e| e.asks.iter().map(String::as_str))
+            .filter(|e| e.section == section)
+            .collect();
+        asks_for(&entries, sentence).collect()
     }
+
+    /// The entries by section id, for looking up the sentences of many passages (a build
+    /// looks up every sentence of the corpus: one pass over the entries, not one per sentence).
+    pub fn by_section(&self) -> HashMap<&str, Vec<&Entry>> {
+        let mut map: HashMap<&str, Vec<&Entry>> = HashMap::new();
+        for e in &self.entries {
+            map.entry(e.section.as_str()).or_default().push(e);
+        }
+        map
+    }
+}
+
+/// The phrasings, among `entries` (one section's), of the sentence `sentence`: those of every
+/// entry whose `says` it starts with.
+pub fn asks_for<'a: 'b, 'b>(
+    entries: &'b [&'a Entry],
+    sentence: &str,
+) -> impl Iterator<Item = &'a str> + 'b {
+    let sentence = collapse(sentence);
+    entries
+        .iter()
+        .filter(move |e| sentence.starts_with(&e.says))
+        .flat_map(|e| e.asks.iter().map(String::as_str))
 }
 
 #[cfg(test)]
@@ -138,12 +164,16 @@ mod tests {
                     asks = [\"when did the finished write up come out\", \" \"]\n";
         let p = LinePhrasings::parse(file).unwrap();
         assert_eq!(p.entries[0].line, 3);
-        let asks: Vec<&str> = p
-            .of("doc/a", "The final report\nwas published in 2009.")
-            .collect();
+        let asks = p.of("doc/a", "The final report\nwas published in 2009.");
         assert_eq!(asks, ["when did the finished write up come out"]);
-        assert_eq!(p.of("doc/a", "The interim report was out.").count(), 0);
-        assert_eq!(p.of("doc/b", "The final report was out.").count(), 0);
+        assert!(p.of("doc/a", "The interim report was out.").is_empty());
+        assert!(p.of("doc/b", "The final report was out.").is_empty());
+        let grouped = p.by_section();
+        assert_eq!(grouped.len(), 1);
+        assert_eq!(
+            asks_for(&grouped["doc/a"], "The final report was late.").count(),
+            1
+        );
     }
 
     #[test]

@@ -286,34 +286,39 @@ fn check_phrasings(corpus: &mut Corpus, p: Phrasings) {
 /// Keeps the line phrasings; one whose section does not exist, or none of whose section's
 /// sentences starts with its `says` (the sentence was reworded), is a problem at its line.
 fn check_line_phrasings(corpus: &mut Corpus, p: LinePhrasings) {
+    let mut sections: std::collections::HashMap<&str, Vec<&Passage>> = Default::default();
+    for x in corpus.documents.iter().flat_map(|d| d.passages.iter()) {
+        sections
+            .entry(phrasings::section_of(&x.id))
+            .or_default()
+            .push(x);
+    }
+    let mut problems = Vec::new();
     for e in &p.entries {
-        let passages: Vec<&Passage> = corpus
-            .documents
-            .iter()
-            .flat_map(|d| d.passages.iter())
-            .filter(|x| phrasings::section_of(&x.id) == e.section)
-            .collect();
-        let message = if passages.is_empty() {
-            format!("line phrasings: no section has the id {:?}", e.section)
-        } else if !passages.iter().any(|x| {
-            let heading = x.section.last().map_or("", String::as_str);
-            crate::answer_units::answer_units(&x.text, heading)
-                .iter()
-                .any(|u| line_phrasings::collapse(&u.text).starts_with(&e.says))
-        }) {
-            format!(
-                "line phrasings: no sentence of {:?} starts with {:?}",
-                e.section, e.says
-            )
-        } else {
-            continue;
+        let message = match sections.get(e.section.as_str()) {
+            None => format!("line phrasings: no section has the id {:?}", e.section),
+            Some(passages)
+                if !passages.iter().any(|x| {
+                    let heading = x.section.last().map_or("", String::as_str);
+                    crate::answer_units::answer_units(&x.text, heading)
+                        .iter()
+                        .any(|u| line_phrasings::collapse(&u.text).starts_with(&e.says))
+                }) =>
+            {
+                format!(
+                    "line phrasings: no sentence of {:?} starts with {:?}",
+                    e.section, e.says
+                )
+            }
+            Some(_) => continue,
         };
-        corpus.problems.push(Problem {
+        problems.push(Problem {
             path: PathBuf::from(line_phrasings::FILE),
             line: e.line,
             message,
         });
     }
+    corpus.problems.append(&mut problems);
     corpus.line_phrasings = p;
 }
 

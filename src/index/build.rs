@@ -16,6 +16,7 @@ use super::{
     SCHEMA_VERSION,
 };
 use crate::answer_units::answer_units;
+use crate::corpus::line_phrasings;
 use crate::corpus::phrasings::section_of;
 use crate::corpus::{self, Corpus};
 use crate::embed::Embedder;
@@ -230,6 +231,7 @@ fn write_generation(
     vectors::write_passages(gen_dir, vectors::PHRASINGS, &phrasings, embedder)?;
     // The pieces an answer line is chosen from, embedded now so that choosing costs a few dot
     // products per question instead of a pass of the model per sentence.
+    let line_asks = corpus.line_phrasings.by_section();
     let (pieces, asks): (Vec<Vec<String>>, Vec<vectors::PieceAsks>) = corpus
         .documents
         .iter()
@@ -241,14 +243,14 @@ fn write_generation(
                 .map(|u| u.text)
                 .collect();
             // Each piece's line phrasings, by the piece's index in the passage.
+            let entries = line_asks
+                .get(section_of(&p.id))
+                .map_or(&[][..], Vec::as_slice);
             let asks = units
                 .iter()
                 .enumerate()
                 .flat_map(|(k, u)| {
-                    corpus
-                        .line_phrasings
-                        .of(section_of(&p.id), u)
-                        .map(move |a| (k as u16, a.to_string()))
+                    line_phrasings::asks_for(entries, u).map(move |a| (k as u16, a.to_string()))
                 })
                 .collect();
             (units, asks)

@@ -250,10 +250,9 @@ fn check_names_a_line_phrasing_whose_sentence_is_gone() {
     );
     assert_eq!(problems[1].0, 13);
     assert!(problems[1].1.contains("doc/gone"), "{problems:?}");
-    let kept: Vec<&str> = corpus
+    let kept = corpus
         .line_phrasings
-        .of("doc/real-heading", "The final report came out later.")
-        .collect();
+        .of("doc/real-heading", "The final report came out later.");
     assert_eq!(kept, ["when was the finished write up"]);
 }
 
