@@ -17,10 +17,10 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
+use super::phrasings::clean_asks;
+
 /// File name, relative to the corpus directory.
 pub const FILE: &str = "line-phrasings.toml";
-/// Longest phrasing accepted, in characters: these are questions, not passages.
-const MAX_CHARS: usize = 300;
 
 /// One sentence's phrasings.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,18 +97,10 @@ impl LinePhrasings {
             {
                 return fail(format!("the sentence {says:?} is listed twice"));
             }
-            let asks: Vec<String> = e
-                .asks
-                .into_iter()
-                .map(|a| a.trim().to_string())
-                .filter(|a| !a.is_empty())
-                .collect();
-            if let Some(long) = asks.iter().find(|a| a.chars().count() > MAX_CHARS) {
-                return fail(format!(
-                    "{:?}… is longer than {MAX_CHARS} characters",
-                    long.chars().take(40).collect::<String>()
-                ));
-            }
+            let asks = match clean_asks(e.asks) {
+                Ok(asks) => asks,
+                Err(message) => return fail(message),
+            };
             entries.push(Entry {
                 section: e.section,
                 says,

@@ -63,21 +63,7 @@ impl Phrasings {
                     format!("phrasings: section {:?} is listed twice", s.id),
                 ));
             }
-            let asks: Vec<String> = s
-                .asks
-                .into_iter()
-                .map(|a| a.trim().to_string())
-                .filter(|a| !a.is_empty())
-                .collect();
-            if let Some(long) = asks.iter().find(|a| a.chars().count() > MAX_CHARS) {
-                return Err((
-                    line,
-                    format!(
-                        "phrasings: {:?}… is longer than {MAX_CHARS} characters",
-                        long.chars().take(40).collect::<String>()
-                    ),
-                ));
-            }
+            let asks = clean_asks(s.asks).map_err(|e| (line, format!("phrasings: {e}")))?;
             sections.push((s.id, asks, line));
         }
         Ok(Phrasings { sections })
@@ -89,6 +75,23 @@ impl Phrasings {
             .iter()
             .find(|(s, _, _)| s == id)
             .map_or(&[], |(_, asks, _)| asks.as_slice())
+    }
+}
+
+/// `asks` trimmed, blank ones dropped, or why one is refused (too long for a question). Shared
+/// by this file and `line-phrasings.toml`, which hold the same kind of entry.
+pub(crate) fn clean_asks(asks: Vec<String>) -> Result<Vec<String>, String> {
+    let asks: Vec<String> = asks
+        .into_iter()
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect();
+    match asks.iter().find(|a| a.chars().count() > MAX_CHARS) {
+        Some(long) => Err(format!(
+            "{:?}… is longer than {MAX_CHARS} characters",
+            long.chars().take(40).collect::<String>()
+        )),
+        None => Ok(asks),
     }
 }
 

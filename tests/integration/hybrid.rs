@@ -171,12 +171,22 @@ fn a_when_question_gets_the_sentence_with_the_date() {
     );
 }
 
+/// `doc.md` for a temporary corpus: one section, "Real heading" (`doc/real-heading`), holding
+/// `text` with its source.
+fn one_section_doc(text: &str) -> String {
+    format!(
+        "+++\ntitle = \"Doc\"\nsource_url = \"https://example.org/\"\npublisher = \"P\"\n\
+         published = \"2024\"\nkind = \"background\"\n+++\n\n## Real heading\n\n{text}\n\
+         <!-- source: https://example.org/p -->\n"
+    )
+}
+
 #[test]
 fn check_names_a_phrasing_for_a_section_that_does_not_exist() {
     let dir = crate::common::temp_corpus(&[
         (
             "doc.md",
-            "+++\ntitle = \"Doc\"\nsource_url = \"https://example.org/\"\npublisher = \"P\"\npublished = \"2024\"\nkind = \"background\"\n+++\n\n## Real heading\n\nSome text here about things.\n<!-- source: https://example.org/p -->\n".to_string(),
+            one_section_doc("Some text here about things."),
         ),
         (
             "phrasings.toml",
@@ -225,7 +235,7 @@ fn check_names_a_line_phrasing_whose_sentence_is_gone() {
     let dir = crate::common::temp_corpus(&[
         (
             "doc.md",
-            "+++\ntitle = \"Doc\"\nsource_url = \"https://example.org/\"\npublisher = \"P\"\npublished = \"2024\"\nkind = \"background\"\n+++\n\n## Real heading\n\nSome text here about things. The final report came out later.\n<!-- source: https://example.org/p -->\n".to_string(),
+            one_section_doc("Some text here about things. The final report came out later."),
         ),
         (
             "line-phrasings.toml",
