@@ -49,16 +49,24 @@ const POSITION_PENALTY: f32 = 0.01;
 /// Below this many words a sentence brings the next one along for context.
 const SHORT_WORDS: usize = 20;
 /// Bonus for a sentence holding the kind of thing the question asks for: a date for "when",
-/// a number for "how many" (a "when" answered without a date is almost never right, so these
-/// two weigh more than a word match)...
+/// a number for "how many", a sum in pounds for "how much did it cost" (a "when" answered
+/// without a date is almost never right, so these weigh more than a word match; the sum took
+/// "cost a year at the time of the Boorman review" from the absence rate to £1.7 billion)...
 const ANSWER_TYPE_BONUS: f32 = 0.6;
 /// ...and a name for "who", weaker because capitalised words are everywhere ("NHS").
 const NAME_BONUS: f32 = 0.3;
-/// What kind of thing a question asks for, from its opening words.
+/// ...and a word saying whether something goes on ("discontinued", "closed") for "is it still
+/// running", weaker too: 0.3 and 0.6 chose the same lines on dev.
+const STATUS_BONUS: f32 = 0.3;
+/// What kind of thing a question asks for, from its words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wants {
     Date,
+    /// An amount of money: "how much did it cost".
+    Money,
     Number,
+    /// Whether something still goes on: "is it still running".
+    Status,
     Name,
     Anything,
 }
@@ -74,6 +82,8 @@ fn wants(question: &str) -> Wants {
         " how long ago",
     ]) {
         Wants::Date
+    } else if has(&[" how much"]) && has(MONEY_WORDS) {
+        Wants::Money
     } else if has(&[
         " how many",
         " how much",
@@ -88,10 +98,39 @@ fn wants(question: &str) -> Wants {
         Wants::Number
     } else if has(&[" who ", " whose ", " which organisation", " which body"]) {
         Wants::Name
+    } else if has(&[" still ", " any more", " anymore", " no longer"]) {
+        Wants::Status
     } else {
         Wants::Anything
     }
 }
+
+/// Question words that make "how much" ask for money rather than a count.
+const MONEY_WORDS: &[&str] = &[
+    " cost", " spen", " sav", " worth", " fund", " budget", " invest", " money", " pay", " paid",
+    " price", " afford", "£",
+];
+
+/// Words by which a sentence says whether something goes on: "funding ended", "closed",
+/// "no longer available", "still offers".
+const STATUS_WORDS: &[&str] = &[
+    "closed",
+    "closing",
+    "closure",
+    "ended",
+    "ending",
+    "discontinued",
+    "stopped",
+    "ceased",
+    "withdrawn",
+    "wound down",
+    "no longer",
+    "replaced",
+    "continues",
+    "continued",
+    "remains",
+    "remained",
+];
 
 const MONTHS: &[&str] = &[
     "january",
@@ -136,6 +175,12 @@ fn has_answer_type(sentence: &str, w: Wants) -> bool {
             .iter()
             .skip(1)
             .any(|t| t.chars().next().is_some_and(char::is_uppercase)),
+        // A sum of money: "£1.7 billion", "£555 million".
+        Wants::Money => sentence.contains('£'),
+        Wants::Status => {
+            let lower = sentence.to_lowercase();
+            STATUS_WORDS.iter().any(|w| lower.contains(w))
+        }
         Wants::Anything => false,
     }
 }
@@ -377,16 +422,36 @@ fn scored_units(
         }
         _ => (vec![0.0; units.len()], vec![0.0; units.len()]),
     };
+    let sents = sentences(&c.text);
     units
         .into_iter()
         .zip(meanings.into_iter().zip(asked))
         .map(|(u, (meaning, asked))| {
-            let terms: HashSet<String> = index.analyze(&u.text).into_iter().collect();
+            // A sentence that leans on the one before is shown with it, so it is read with it:
+            // "It has been discontinued" answers "is the coaching still running".
+            let read = match (
+                u.whole,
+                u.sentence.checked_sub(1).and_then(|p| sents.get(p)),
+            ) {
+                (false, Some(prev)) if leans_back(&u.text) => format!("{prev} {}", u.text),
+                _ => u.text.clone(),
+            };
+            let terms: HashSet<String> = index.analyze(&read).into_iter().collect();
             let present: HashSet<&str> = terms.iter().map(String::as_str).collect();
             let words = query::coverage(concepts, &present);
-            let kind = match (has_answer_type(&u.text, want), want) {
+            // A short sentence is shown with the next one ([`span`]), so the kind of answer
+            // may be in either: "…lost over 10 million working days a year." then "…at a cost
+            // of £1.7 billion a year."
+            let shown = match sents.get(u.sentence + 1) {
+                Some(next) if !u.whole && u.text.split_whitespace().count() < SHORT_WORDS => {
+                    format!("{} {next}", u.text)
+                }
+                _ => u.text.clone(),
+            };
+            let kind = match (has_answer_type(&shown, want), want) {
                 (false, _) => 0.0,
                 (true, Wants::Name) => NAME_BONUS,
+                (true, Wants::Status) => STATUS_BONUS,
                 (true, _) => ANSWER_TYPE_BONUS,
             };
             // A sentence means what it says or what staff ask for with it (its line
@@ -444,6 +509,29 @@ mod tests {
             Wants::Name
         ));
         assert!(!has_answer_type("It has a foreword.", Wants::Name));
+    }
+
+    #[test]
+    fn money_and_whether_something_still_runs_are_kinds_of_answer() {
+        assert_eq!(wants("how much did absence cost the nhs"), Wants::Money);
+        assert_eq!(wants("how much funding was there"), Wants::Money);
+        assert_eq!(wants("how much of the workforce uses OH"), Wants::Number);
+        assert_eq!(wants("is the coaching still running"), Wants::Status);
+        assert_eq!(wants("do the hubs exist anymore"), Wants::Status);
+        assert_eq!(wants("when did it stop, is it still going"), Wants::Date);
+        assert!(has_answer_type(
+            "It cost £1.7 billion a year.",
+            Wants::Money
+        ));
+        assert!(!has_answer_type("Absence was 4.48%.", Wants::Money));
+        assert!(has_answer_type(
+            "It has been discontinued after a review.",
+            Wants::Status
+        ));
+        assert!(!has_answer_type(
+            "Staff can still find support online.",
+            Wants::Status
+        ));
     }
 
     #[test]

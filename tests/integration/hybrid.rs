@@ -27,7 +27,7 @@ fn held_out_staff_questions_hold_their_floors() {
     let (ours, before) = (test.ours_passage, test.lexical_passage);
     assert!(ours.hit_at_1 >= 0.84, "{table}");
     assert!(ours.hit_at_3 >= 0.93, "{table}");
-    assert!(ours.answer_line_right >= 0.75, "{table}");
+    assert!(ours.answer_line_right >= 0.76, "{table}");
     assert!(ours.declined_out_of_scope >= 0.90, "{table}");
     assert!(ours.declined_answerable <= 0.03, "{table}");
     assert!(ours.hit_at_3 >= before.hit_at_3 + 0.05, "{table}");
@@ -158,6 +158,20 @@ fn an_answer_split_over_two_sentences_gets_both() {
         "{line}"
     );
     assert!(line.chars().count() <= answer::MAX_SUMMARY_CHARS, "{line}");
+}
+
+#[test]
+fn a_still_question_gets_the_sentence_that_says_it_ended() {
+    // "It has been discontinued…" shares no word with the question; it is read with the
+    // sentence it leans on (which names the coaching) and it says whether the service goes on.
+    let a = ask("does the looking after you coaching service still exist");
+    assert!(a.answered, "{:?}", a.explain);
+    assert!(a.summary.contains("discontinued"), "{}", a.summary);
+    assert!(
+        a.summary.find("Looking After You") < a.summary.find("It has been discontinued"),
+        "the sentence it leans on comes first: {}",
+        a.summary
+    );
 }
 
 #[test]
