@@ -60,6 +60,7 @@ pub mod index;
 pub mod ingest;
 pub mod links;
 pub mod metrics;
+pub mod quantised;
 pub mod query;
 pub mod ratelimit;
 pub mod reply;

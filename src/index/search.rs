@@ -16,6 +16,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 use super::{read_manifest, schema, Fields, Manifest, SCHEMA_VERSION, SNIPPET_CHARS, TOKENIZER};
 use crate::embed::{Embedder, DIM};
+use crate::quantised::{CodedQuery, Codes};
 use crate::safety::Assessment;
 use crate::vectors;
 use crate::{Error, Result};
@@ -154,14 +155,14 @@ pub struct SearchIndex {
     vocabulary: Vec<String>,
     /// The model the generation was built with.
     embedder: Arc<Embedder>,
-    /// Passage ids in corpus order, and their vectors ([`DIM`] floats each, concatenated).
+    /// Passage ids in corpus order, and their vectors, coded ([`crate::quantised`]).
     vector_ids: Vec<String>,
-    vectors: Vec<f32>,
+    vectors: Codes,
     /// Position of each passage id in `vector_ids`.
     vector_pos: HashMap<String, usize>,
-    /// Phrasing vectors, concatenated, and for each passage (by position) the indexes of its
+    /// Phrasing vectors, coded, and for each passage (by position) the indexes of its
     /// phrasings.
-    phrasing_vectors: Vec<f32>,
+    phrasing_vectors: Codes,
     phrasings_of: Vec<Vec<usize>>,
     /// Vectors of each passage's answer pieces, read on demand.
     units: vectors::UnitVectors,
@@ -249,9 +250,9 @@ impl SearchIndex {
             vocabulary,
             embedder,
             vector_ids,
-            vectors,
+            vectors: Codes::new(&vectors, DIM),
             vector_pos,
-            phrasing_vectors,
+            phrasing_vectors: Codes::new(&phrasing_vectors, DIM),
             phrasings_of,
             units: vectors::UnitVectors::open(&gen)?,
         })
@@ -307,24 +308,14 @@ impl SearchIndex {
         }
     }
 
-    /// The stored vector of a passage, by id.
-    pub fn passage_vector(&self, passage_id: &str) -> Option<&[f32]> {
-        let i = *self.vector_pos.get(passage_id)?;
-        self.vectors.get(i * DIM..(i + 1) * DIM)
-    }
-
     /// How close `vector` is to the passage at position `i`: its cosine with the passage, or
     /// (weighted by [`PHRASING_WEIGHT`]) with the closest way staff ask for its section,
     /// whichever is higher.
-    fn similarity_at(&self, vector: &[f32], i: usize) -> f32 {
-        let own = self
-            .vectors
-            .get(i * DIM..(i + 1) * DIM)
-            .map_or(0.0, |v| crate::embed::dot(vector, v));
+    fn similarity_at(&self, vector: &CodedQuery, i: usize) -> f32 {
+        let own = self.vectors.dot(vector, i).unwrap_or(0.0);
         let asked = self.phrasings_of[i]
             .iter()
-            .filter_map(|&k| self.phrasing_vectors.get(k * DIM..(k + 1) * DIM))
-            .map(|v| crate::embed::dot(vector, v))
+            .filter_map(|&k| self.phrasing_vectors.dot(vector, k))
             .fold(f32::MIN, f32::max);
         own.max(PHRASING_WEIGHT * asked)
     }
@@ -339,7 +330,7 @@ impl SearchIndex {
     pub fn similarity(&self, vector: &[f32], passage_id: &str) -> f32 {
         self.vector_pos
             .get(passage_id)
-            .map_or(0.0, |&i| self.similarity_at(vector, i))
+            .map_or(0.0, |&i| self.similarity_at(&CodedQuery::new(vector), i))
     }
 
     /// Every analysed term the index knows, sorted.
@@ -495,16 +486,18 @@ impl SearchIndex {
     /// `document`, when given): the `limit` best as (passage id, similarity), best first, with
     /// the mean and standard deviation of all of them. Vectors are unit length, so the dot
     /// product is the cosine. A linear scan is right at this size (100k passages × 384
-    /// dimensions ≈ 38M multiply-adds, a few milliseconds); at millions, an approximate index
-    /// (HNSW, or IVF with product quantisation) would replace it behind this signature.
+    /// dimensions ≈ 38M multiply-adds over 8-bit codes, [`crate::quantised`]: 38 MB read per
+    /// question instead of 150 MB); at millions, an approximate index (HNSW, or IVF with
+    /// product quantisation) would replace it behind this signature.
     pub fn dense(&self, vector: &[f32], document: Option<&str>, limit: usize) -> DenseHits {
         let prefix = document.map(|d| format!("{d}/"));
+        let vector = CodedQuery::new(vector);
         let mut scored: Vec<(usize, f32)> = self
             .vector_ids
             .iter()
             .enumerate()
             .filter(|(_, id)| prefix.as_deref().is_none_or(|p| id.starts_with(p)))
-            .map(|(i, _)| (i, self.similarity_at(vector, i)))
+            .map(|(i, _)| (i, self.similarity_at(&vector, i)))
             .collect();
         let n = scored.len().max(1) as f32;
         let mean = scored.iter().map(|(_, c)| c).sum::<f32>() / n;
