@@ -111,8 +111,10 @@ const MONEY_WORDS: &[&str] = &[
     " price", " afford", "£",
 ];
 
-/// Words by which a sentence says whether something goes on: "funding ended", "closed",
-/// "no longer available", "still offers".
+/// Words by which a sentence says whether something goes on: "funding ended", "closed", "no
+/// longer available", "continues". Whole words, so "recommended" or "spending" are not "ended"
+/// or "ending". Not "still": "staff can still find support" says nothing of the service asked
+/// about.
 const STATUS_WORDS: &[&str] = &[
     "closed",
     "closing",
@@ -178,8 +180,13 @@ fn has_answer_type(sentence: &str, w: Wants) -> bool {
         // A sum of money: "£1.7 billion", "£555 million".
         Wants::Money => sentence.contains('£'),
         Wants::Status => {
-            let lower = sentence.to_lowercase();
-            STATUS_WORDS.iter().any(|w| lower.contains(w))
+            let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+            STATUS_WORDS.iter().any(|status| {
+                let status: Vec<&str> = status.split(' ').collect();
+                lower
+                    .windows(status.len())
+                    .any(|run| run == status.as_slice())
+            })
         }
         Wants::Anything => false,
     }
@@ -532,6 +539,14 @@ mod tests {
             "Staff can still find support online.",
             Wants::Status
         ));
+        assert!(has_answer_type(
+            "The service is no longer offered.",
+            Wants::Status
+        ));
+        assert!(
+            !has_answer_type("The review recommended more spending.", Wants::Status),
+            "whole words only"
+        );
     }
 
     #[test]
