@@ -15,6 +15,7 @@ use std::collections::HashSet;
 
 use crate::corpus::phrasings::section_of;
 use crate::index::{Hit, SearchIndex, SearchRequest};
+use crate::quantised::CodedQuery;
 use crate::query::{self, Concept};
 use crate::Result;
 
@@ -168,8 +169,9 @@ pub fn retrieve(
     let sections = question_vector
         .map(|q| index.section_probabilities(q))
         .unwrap_or_default();
+    let coded = CodedQuery::new(vector);
     for c in &mut all {
-        c.cosine = index.similarity(vector, &c.hit.passage_id);
+        c.cosine = index.similarity(&coded, &c.hit.passage_id);
         c.dense_rank = dense
             .best
             .iter()

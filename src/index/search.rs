@@ -326,11 +326,12 @@ impl SearchIndex {
         self.units.get(*self.vector_pos.get(passage_id)?)
     }
 
-    /// [`SearchIndex::similarity_at`] by passage id (0 for an unknown id).
-    pub fn similarity(&self, vector: &[f32], passage_id: &str) -> f32 {
+    /// [`SearchIndex::similarity_at`] by passage id (0 for an unknown id). The question is
+    /// coded once by the caller ([`CodedQuery::new`]), not once per passage asked about.
+    pub fn similarity(&self, vector: &CodedQuery, passage_id: &str) -> f32 {
         self.vector_pos
             .get(passage_id)
-            .map_or(0.0, |&i| self.similarity_at(&CodedQuery::new(vector), i))
+            .map_or(0.0, |&i| self.similarity_at(vector, i))
     }
 
     /// Every analysed term the index knows, sorted.
