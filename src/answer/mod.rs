@@ -15,6 +15,7 @@
 
 mod cite;
 mod decide;
+mod kinds;
 mod line;
 mod retrieve;
 mod years;
@@ -26,7 +27,7 @@ use crate::config::AnswerConfig;
 use crate::corpus::phrasings::section_of;
 use crate::embed::{QuestionReading, DIM};
 use crate::index::{Hit, SearchIndex};
-use crate::query::{self, Concept};
+use crate::query::{self, Concept, Source};
 use crate::Result;
 pub use decide::{decide, Evidence, IN_SCOPE, PARAPHRASE_COSINE};
 pub use line::MAX_SUMMARY_CHARS;
@@ -258,6 +259,8 @@ pub fn answer(
                 index.document_dated(&c.hit.doc_slug),
             ],
         ),
+        lacks: None,
+        unknown_word: false,
     };
     // A posted resource never gives the answer to a question the bundled documents answer:
     // the best strategy or background passage that would be answered goes first. It is judged
@@ -275,7 +278,28 @@ pub fn answer(
         }
     }
     let best = &candidates[0];
-    let evidence = evidence_of(best);
+    // The count may be in another passage of the best sections: the passages cited first
+    // come one per section.
+    let mut sections: Vec<&str> = Vec::new();
+    for c in &candidates {
+        let s = section_of(&c.hit.passage_id);
+        if sections.len() < LACKS_AMONG && !sections.contains(&s) {
+            sections.push(s);
+        }
+    }
+    let nearest: Vec<&str> = candidates
+        .iter()
+        .filter(|c| sections.contains(&section_of(&c.hit.passage_id)))
+        .map(|c| c.hit.text.as_str())
+        .collect();
+    let evidence = Evidence {
+        lacks: kinds::lacking(question, &nearest),
+        // Typo corrections and thesaurus entries stand in for a word the documents do not use.
+        unknown_word: concepts.iter().any(|c| {
+            c.source == Source::Own && c.stems.iter().all(|s| index.any_field_freq(s) == 0)
+        }),
+        ..evidence_of(best)
+    };
     explain.matched = best.hit.matched.clone();
     explain.coverage = best.coverage;
     explain.cosine = best.cosine;
@@ -330,6 +354,12 @@ pub fn answer(
         explain,
     })
 }
+
+/// In how many of the best sections (all their candidate passages) the count or sum a question
+/// asks for is looked for. On dev, the best section alone declined "how many submissions did
+/// the fit note inquiry receive" (its count is in the second), and three sections let the
+/// counts of other sections answer "how many NHS trusts hold SEQOHS accreditation".
+const LACKS_AMONG: usize = 2;
 
 /// The document kind of a posted resource.
 const RESOURCE: &str = "resource";

@@ -7,7 +7,7 @@ use ohwb_bot::eval;
 
 /// The held-out staff questions (written blind, never tuned on): floors a little under what
 /// the bot reaches on their test split (hit@1 0.851, hit@3 0.945, answer line 0.770,
-/// out-of-scope declined 0.925, answerable declined 0.011), and the hybrid ranking must beat
+/// out-of-scope declined 0.950, answerable declined 0.011), and the hybrid ranking must beat
 /// the lexical one it replaced on the same questions.
 #[test]
 fn held_out_staff_questions_hold_their_floors() {
@@ -28,7 +28,7 @@ fn held_out_staff_questions_hold_their_floors() {
     assert!(ours.hit_at_1 >= 0.84, "{table}");
     assert!(ours.hit_at_3 >= 0.93, "{table}");
     assert!(ours.answer_line_right >= 0.76, "{table}");
-    assert!(ours.declined_out_of_scope >= 0.90, "{table}");
+    assert!(ours.declined_out_of_scope >= 0.93, "{table}");
     assert!(ours.declined_answerable <= 0.03, "{table}");
     assert!(ours.hit_at_3 >= before.hit_at_3 + 0.05, "{table}");
     assert!(
@@ -124,6 +124,23 @@ fn a_year_the_documents_do_not_mention_is_declined() {
     let a = ask("what did the 2020 People Plan ask employers to do for staff wellbeing");
     assert!(a.answered, "{:?}", a.explain);
     assert_cited_first(&a, "people-plan-and-people-promise/");
+}
+
+/// A question asking for a price or a count that the best sections do not hold is declined,
+/// saying so; one whose count the documents give is answered with it.
+#[test]
+fn a_price_or_count_the_documents_do_not_give_is_declined() {
+    let a = ask("how much does a trust pay to use MoHaWK");
+    assert!(!a.answered, "{}", a.summary);
+    let why = a.explain.declined_because.unwrap_or_default();
+    assert!(why.contains("a sum of money"), "{why}");
+    let a = ask("how many OH teams have been assessed against the SEQOHS standards");
+    assert!(!a.answered, "{}", a.summary);
+    let why = a.explain.declined_because.unwrap_or_default();
+    assert!(why.contains("a number"), "{why}");
+    let a = ask("how many recommendations did boorman make");
+    assert!(a.answered, "{:?}", a.explain);
+    assert!(a.summary.contains("20"), "{}", a.summary);
 }
 
 #[test]
