@@ -251,6 +251,9 @@ pub struct Concept {
     pub source: Source,
     /// How much the concept matters: summed rarity (IDF) of its own words.
     pub weight: f32,
+    /// No passage uses any of its own words (in any field). Whether an alternative stands in
+    /// for them is `source`'s business.
+    pub unused: bool,
 }
 
 impl Concept {
@@ -286,10 +289,10 @@ pub(crate) fn is_stopword(w: &str) -> bool {
     STOPWORDS.contains(&w)
 }
 
-/// Inverse document frequency of an analysed term over passages; unknown terms get the most.
-pub fn idf(index: &SearchIndex, term: &str) -> f32 {
-    let n = index.num_passages().max(1) as f32;
-    (1.0 + n / (1.0 + index.any_field_freq(term) as f32)).ln()
+/// Inverse document frequency of a term found in `freq` of `n` passages; unknown terms get
+/// the most.
+fn idf(n: f32, freq: u64) -> f32 {
+    (1.0 + n / (1.0 + freq as f32)).ln()
 }
 
 /// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), stopping early
@@ -404,6 +407,7 @@ pub fn analyse(index: &SearchIndex, question: &str) -> Vec<Concept> {
                 alternatives,
                 source: Source::Thesaurus,
                 weight: 0.0,
+                unused: false,
             }
         } else {
             let w = words[i];
@@ -437,6 +441,7 @@ pub fn analyse(index: &SearchIndex, question: &str) -> Vec<Concept> {
                 alternatives,
                 source,
                 weight: 0.0,
+                unused: false,
             }
         };
         if concept.stems.is_empty() || !seen.insert(concept.stems.clone()) {
@@ -444,8 +449,11 @@ pub fn analyse(index: &SearchIndex, question: &str) -> Vec<Concept> {
         }
         concepts.push(concept);
     }
+    let n = index.num_passages().max(1) as f32;
     for c in &mut concepts {
-        c.weight = c.stems.iter().map(|s| idf(index, s)).sum();
+        let freqs: Vec<u64> = c.stems.iter().map(|s| index.any_field_freq(s)).collect();
+        c.weight = freqs.iter().map(|&f| idf(n, f)).sum();
+        c.unused = freqs.iter().all(|&f| f == 0);
     }
     concepts
 }
@@ -565,6 +573,7 @@ mod tests {
             alternatives: vec![vec!["musculoskelet".into()]],
             source: Source::Thesaurus,
             weight: 2.0,
+            unused: false,
         };
         let other = Concept {
             words: "absence".into(),
@@ -572,6 +581,7 @@ mod tests {
             alternatives: vec![],
             source: Source::Own,
             weight: 1.0,
+            unused: false,
         };
         let both = [c, other];
         let present: HashSet<&str> = ["musculoskelet", "absenc"].into_iter().collect();

@@ -210,8 +210,12 @@ const NOT_GIVEN: &[&str] = &[
 /// What `question` asks for that none of `texts` holds: a sum of money for "how much does it
 /// cost", a count for "how many"; `None` when it asks for neither, is a yes/no question, or a
 /// text holds one or says the detail is not given. A count may be in words ("seven
-/// elements", "a third"), as documents often write them.
-pub(super) fn lacking(question: &str, texts: &[&str]) -> Option<&'static str> {
+/// elements", "a third"), as documents often write them. `texts` is read only when the
+/// question asks for a sum or a count.
+pub(super) fn lacking<'a>(
+    question: &str,
+    texts: impl IntoIterator<Item = &'a str>,
+) -> Option<&'static str> {
     let asked = question.trim_start().to_lowercase();
     if YES_NO.iter().any(|w| asked.starts_with(w)) {
         return None;
@@ -229,7 +233,7 @@ pub(super) fn lacking(question: &str, texts: &[&str]) -> Option<&'static str> {
         let lower = t.to_lowercase();
         holds(t) || NOT_GIVEN.iter().any(|n| lower.contains(n))
     };
-    (!texts.iter().any(|t| answers(t))).then_some(kind)
+    (!texts.into_iter().any(answers)).then_some(kind)
 }
 
 #[cfg(test)]
@@ -306,37 +310,37 @@ mod tests {
     fn a_count_or_a_sum_is_lacking_only_when_no_text_holds_one() {
         let seqohs = "SEQOHS accreditation is run by the Faculty of Occupational Medicine.";
         assert_eq!(
-            lacking("how much does SEQOHS accreditation cost", &[seqohs]),
+            lacking("how much does SEQOHS accreditation cost", [seqohs]),
             Some("a sum of money")
         );
         assert_eq!(
-            lacking("how many trusts hold SEQOHS accreditation", &[seqohs]),
+            lacking("how many trusts hold SEQOHS accreditation", [seqohs]),
             Some("a number")
         );
         // Any of the texts may hold it, in digits or in words.
         assert_eq!(
             lacking(
                 "how much did absence cost",
-                &[seqohs, "It cost £1.7 billion a year."]
+                [seqohs, "It cost £1.7 billion a year."]
             ),
             None
         );
         assert_eq!(
             lacking(
                 "how many elements are there",
-                &["The seven elements are listed."]
+                ["The seven elements are listed."]
             ),
             None
         );
         // A year is not a count, but it answers how long something took.
         assert_eq!(
-            lacking("how many trusts took part", &["It began in 2009."]),
+            lacking("how many trusts took part", ["It began in 2009."]),
             Some("a number")
         );
         assert_eq!(
             lacking(
                 "how long did the review take",
-                &["It ran from 2008 to 2009."]
+                ["It ran from 2008 to 2009."]
             ),
             None
         );
@@ -344,16 +348,16 @@ mod tests {
         assert_eq!(
             lacking(
                 "how many pages is the strategy",
-                &["The sources do not confirm its page count."]
+                ["The sources do not confirm its page count."]
             ),
             None
         );
         // A yes/no question, or one asking for something else, lacks nothing.
         assert_eq!(
-            lacking("did the plan say how much is going into OH", &[seqohs]),
+            lacking("did the plan say how much is going into OH", [seqohs]),
             None
         );
-        assert_eq!(lacking("what is SEQOHS", &[seqohs]), None);
-        assert_eq!(lacking("how many trusts hold it", &[]), Some("a number"));
+        assert_eq!(lacking("what is SEQOHS", [seqohs]), None);
+        assert_eq!(lacking("how many trusts hold it", []), Some("a number"));
     }
 }

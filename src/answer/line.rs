@@ -223,19 +223,16 @@ fn span(pool: &[Citation], s: &Scored) -> Span {
             let (mut from, mut to) = (si, si);
             let mut text = unit.text.clone();
             let mut last = sents.get(si).copied().unwrap_or_default();
-            if si > 0 && leans_back(&text) {
-                if let Some(prev) = sents.get(si - 1) {
-                    text = format!("{prev} {text}");
-                    from = si - 1;
-                }
+            let (prev, next) = context(&sents, unit);
+            if let Some(prev) = prev {
+                text = format!("{prev} {text}");
+                from = si - 1;
             }
-            if text.split_whitespace().count() < SHORT_WORDS {
-                if let Some(next) = sents.get(si + 1) {
-                    text.push(' ');
-                    text.push_str(next);
-                    last = next;
-                    to = si + 1;
-                }
+            if let Some(next) = next {
+                text.push(' ');
+                text.push_str(next);
+                last = next;
+                to = si + 1;
             }
             // "…built on four strategic drivers. They are:" is only useful with its list.
             let list = passage
@@ -261,6 +258,25 @@ fn span(pool: &[Citation], s: &Scored) -> Span {
         listed,
         text,
     }
+}
+
+/// The sentences a piece is shown with, of its passage's `sents`: the one before when the
+/// piece leans on it, the one after when the two are still short. The one rule by which
+/// [`span`] shows a piece and [`scored_units`] reads it.
+fn context<'a>(sents: &[&'a str], u: &AnswerUnit) -> (Option<&'a str>, Option<&'a str>) {
+    if u.whole {
+        return (None, None);
+    }
+    let prev = (u.sentence.checked_sub(1))
+        .and_then(|p| sents.get(p).copied())
+        .filter(|_| leans_back(&u.text));
+    let words =
+        u.text.split_whitespace().count() + prev.map_or(0, |p| p.split_whitespace().count());
+    let next = sents
+        .get(u.sentence + 1)
+        .copied()
+        .filter(|_| words < SHORT_WORDS);
+    (prev, next)
 }
 
 fn leans_back(sentence: &str) -> bool {
@@ -301,26 +317,22 @@ fn scored_units(
         .into_iter()
         .zip(meanings.into_iter().zip(asked))
         .map(|(u, (meaning, asked))| {
-            // A sentence that leans on the one before is shown with it, so it is read with it:
-            // "It has been discontinued" answers "is the coaching still running".
-            let read = match (
-                u.whole,
-                u.sentence.checked_sub(1).and_then(|p| sents.get(p)),
-            ) {
-                (false, Some(prev)) if leans_back(&u.text) => format!("{prev} {}", u.text),
-                _ => u.text.clone(),
+            // A piece is read as it is shown ([`context`]): with the sentence it leans on,
+            // "It has been discontinued" answers "is the coaching still running"...
+            let (prev, next) = context(&sents, &u);
+            let read = match prev {
+                Some(prev) => format!("{prev} {}", u.text),
+                None => u.text.clone(),
             };
             let terms: HashSet<String> = index.analyze(&read).into_iter().collect();
             let present: HashSet<&str> = terms.iter().map(String::as_str).collect();
             let words = query::coverage(concepts, &present);
-            // A short sentence is shown with the next one ([`span`]), so the kind of answer
-            // may be in either: "…lost over 10 million working days a year." then "…at a cost
-            // of £1.7 billion a year."
-            let shown = match sents.get(u.sentence + 1) {
-                Some(next) if !u.whole && u.text.split_whitespace().count() < SHORT_WORDS => {
-                    format!("{} {next}", u.text)
-                }
-                _ => u.text.clone(),
+            // ...and the kind of answer may be in the next sentence a short one is shown
+            // with: "…lost over 10 million working days a year." then "…at a cost of £1.7
+            // billion a year."
+            let shown = match next {
+                Some(next) => format!("{} {next}", u.text),
+                None => u.text.clone(),
             };
             let kind = match (has_answer_type(&shown, want), want) {
                 (false, _) => 0.0,

@@ -287,17 +287,14 @@ pub fn answer(
             sections.push(s);
         }
     }
-    let nearest: Vec<&str> = candidates
+    let nearest = candidates
         .iter()
         .filter(|c| sections.contains(&section_of(&c.hit.passage_id)))
-        .map(|c| c.hit.text.as_str())
-        .collect();
+        .map(|c| c.hit.text.as_str());
     let evidence = Evidence {
-        lacks: kinds::lacking(question, &nearest),
+        lacks: kinds::lacking(question, nearest),
         // Typo corrections and thesaurus entries stand in for a word the documents do not use.
-        unknown_word: concepts.iter().any(|c| {
-            c.source == Source::Own && c.stems.iter().all(|s| index.any_field_freq(s) == 0)
-        }),
+        unknown_word: concepts.iter().any(|c| c.source == Source::Own && c.unused),
         ..evidence_of(best)
     };
     explain.matched = best.hit.matched.clone();
