@@ -4,11 +4,20 @@
 //! Examples added since (`safety/examples-since-top.toml`) are not read: the committed top stays
 //! reproducible from `safety/examples.toml`; move them there before retraining.
 //!
-//! `cargo run --release --bin train-distress-top [-- <model dir>]`; about two and a half hours
-//! on two cores for 5,557 examples (the time grows with them). Deterministic: fixed folds, a
-//! fixed shuffle, no dropout. Run it again whenever `safety/examples.toml` changes, then
-//! commit the folder (the clinical safety officer reviews the examples and the evaluation
-//! figures, as for any change to detection).
+//! `cargo run --release --bin train-distress-top [-- <model dir>] [--with <examples.toml>]...`;
+//! about two and a half hours on two cores for 5,557 examples (the time grows with them).
+//! Deterministic: fixed folds, a fixed shuffle, no dropout. Run it again whenever
+//! `safety/examples.toml` changes, then commit the folder (the clinical safety officer reviews
+//! the examples and the evaluation figures, as for any change to detection).
+//!
+//! `--with` adds the examples of another file (the format of `safety/examples.toml`), to try a
+//! candidate round into a copy of the model folder before it is moved into
+//! `safety/examples.toml`; the committed top is always trained without it.
+//!
+//! A run can stop and start again: each finished fold's out-of-fold logits are kept in
+//! `<model dir>/distress-folds/<run>/`, where `<run>` is a digest of the examples and the
+//! settings, and a later run with the same ones skips those folds. The folder is removed once
+//! the top is written.
 //!
 //! The lower layers stay frozen (their output is computed once); only the top layers and a linear
 //! head learn, with class-weighted binary cross-entropy and AdamW.
@@ -45,13 +54,19 @@ const FOLDS: usize = 5;
 const SEED: u64 = 42;
 
 fn main() -> Result<()> {
-    let dir = PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .unwrap_or_else(|| embed::DEFAULT_DIR.to_string()),
-    );
+    let mut dir = PathBuf::from(embed::DEFAULT_DIR);
+    let mut with = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--with" => with.push(PathBuf::from(
+                args.next().context("--with needs an examples file")?,
+            )),
+            _ => dir = PathBuf::from(a),
+        }
+    }
     let base = Base::load(&dir)?;
-    let examples = ohwb_bot::safety::examples::top_training();
+    let examples = training_examples(&with)?;
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let labels: Vec<bool> = examples.iter().map(|e| e.distress).collect();
     let started = std::time::Instant::now();
@@ -71,14 +86,32 @@ fn main() -> Result<()> {
             (seen[y as usize] - 1) % FOLDS
         })
         .collect();
+    let folds_dir = dir
+        .join("distress-folds")
+        .join(run_digest(&dir, &texts, &labels));
+    std::fs::create_dir_all(&folds_dir).with_context(|| folds_dir.display().to_string())?;
     let mut logits = HashMap::new();
     for k in 0..FOLDS {
+        let kept = folds_dir.join(format!("fold-{k}.json"));
+        if let Ok(text) = std::fs::read_to_string(&kept) {
+            let done: HashMap<String, f32> =
+                serde_json::from_str(&text).with_context(|| kept.display().to_string())?;
+            eprintln!("fold {k} kept from an earlier run ({})", kept.display());
+            logits.extend(done);
+            continue;
+        }
         let train: Vec<usize> = (0..texts.len()).filter(|&i| fold[i] != k).collect();
         let held: Vec<usize> = (0..texts.len()).filter(|&i| fold[i] == k).collect();
         let top = train_top(&base, &trunk, &labels, &train)?;
+        let mut these = HashMap::new();
         for (i, l) in held.iter().zip(score(&top, &trunk, &held)?) {
-            logits.insert(example_key(texts[*i]), l);
+            these.insert(example_key(texts[*i]), l);
         }
+        // Written whole, then renamed: a run stopped mid-write leaves no half fold behind.
+        let partial = kept.with_extension("partial");
+        std::fs::write(&partial, serde_json::to_string(&these)?)?;
+        std::fs::rename(&partial, &kept)?;
+        logits.extend(these);
         eprintln!("fold {k} done at {:?}", started.elapsed());
     }
     let all: Vec<usize> = (0..texts.len()).collect();
@@ -91,12 +124,51 @@ fn main() -> Result<()> {
             logits,
         },
     )?;
+    std::fs::remove_dir_all(dir.join("distress-folds"))?;
     eprintln!(
         "written to {} in {:?}",
         dir.join(DISTRESS_DIR).display(),
         started.elapsed()
     );
     Ok(())
+}
+
+/// `safety/examples.toml`, and the examples of each `with` file after it, parsed as one list
+/// so that a message labelled both ways is refused.
+fn training_examples(with: &[PathBuf]) -> Result<Vec<ohwb_bot::safety::examples::Example>> {
+    if with.is_empty() {
+        return Ok(ohwb_bot::safety::examples::top_training());
+    }
+    let mut all = ohwb_bot::safety::BUILTIN_EXAMPLES.to_string();
+    for path in with {
+        let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+        ohwb_bot::safety::examples::parse(&text, false)
+            .map_err(|(line, why)| anyhow::anyhow!("{}:{line}: {why}", path.display()))?;
+        all.push('\n');
+        all.push_str(&text);
+    }
+    ohwb_bot::safety::examples::parse(&all, false)
+        .map_err(|(line, why)| anyhow::anyhow!("{why} (line {line} of the joined files)"))
+}
+
+/// Names a run by what decides its folds' logits: the base model's files (their checksums),
+/// the examples in order, their labels and the training settings.
+fn run_digest(dir: &Path, texts: &[&str], labels: &[bool]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(std::fs::read(dir.join("SHA256SUMS")).unwrap_or_default());
+    h.update(format!(
+        "{FIRST_LAYER} {EPOCHS} {LEARNING_RATE} {WEIGHT_DECAY} {BATCH} {FOLDS} {SEED}\n"
+    ));
+    for (t, y) in texts.iter().zip(labels) {
+        h.update(t.as_bytes());
+        h.update(if *y { b"\x001\n" } else { b"\x000\n" });
+    }
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn train_top(
