@@ -273,8 +273,7 @@ pub fn answer(
         if let Some(k) = candidates.iter().position(|c| {
             c.hit.kind != RESOURCE && decide(&own_evidence(c), config, semantic).is_ok()
         }) {
-            let bundled = candidates.remove(k);
-            candidates.insert(0, bundled);
+            candidates[..=k].rotate_right(1);
         }
     }
     // The count may be in another passage of the best sections: the passages cited first
@@ -298,28 +297,24 @@ pub fn answer(
     };
     // The section model can put a passage first that the words barely touch; when that one
     // would be declined but the next would be answered on its own evidence, the next goes
-    // first (with the model only: the lexical column of `eval` shows the ranking before it). The question-level evidence (scope, what it asks for, unknown words) is the
-    // same for every passage, so a question the documents do not answer stays declined.
+    // first (with the model only: the lexical column of `eval` shows the ranking before it).
+    // The question-level evidence (scope, what it asks for, unknown words) is the same for
+    // every passage, so a question the documents do not answer stays declined.
     let evidence = match decide(&evidence, config, semantic) {
         Err(_) if semantic => {
-            let answerable = candidates
-                .iter()
-                .enumerate()
-                .take(FALL_BACK_AMONG)
-                .skip(1)
-                .map(|(k, c)| {
+            let answerable = (1..candidates.len().min(FALL_BACK_AMONG))
+                .map(|k| {
                     let own = Evidence {
                         lacks: evidence.lacks,
                         unknown_word: evidence.unknown_word,
-                        ..own_evidence(c)
+                        ..own_evidence(&candidates[k])
                     };
                     (k, own)
                 })
                 .find(|(_, own)| decide(own, config, semantic).is_ok());
             match answerable {
                 Some((k, own)) => {
-                    let next = candidates.remove(k);
-                    candidates.insert(0, next);
+                    candidates[..=k].rotate_right(1);
                     own
                 }
                 None => evidence,
@@ -389,8 +384,6 @@ pub fn answer(
 /// counts of other sections answer "how many NHS trusts hold SEQOHS accreditation".
 const LACKS_AMONG: usize = 2;
 
-/// How many of the first candidates the decision may fall back to when the first would be
-/// declined.
 /// How many of the first candidates the decision looks at when the first would be declined.
 /// Chosen on dev with the question top that learned the line phrasings: 2 answers "how will
 /// occupational health become easier to reach" (the section model put a passage covering 14 %

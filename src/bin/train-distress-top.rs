@@ -164,11 +164,7 @@ fn run_digest(dir: &Path, texts: &[&str], labels: &[bool]) -> String {
         h.update(t.as_bytes());
         h.update(if *y { b"\x001\n" } else { b"\x000\n" });
     }
-    h.finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    embed::hex(&h.finalize()[..8])
 }
 
 fn train_top(
