@@ -236,10 +236,11 @@ pub fn check_url(s: &str) -> std::result::Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    const GOOD: &str = "+++\ntitle = \"T\"\nsource_url = \"https://example.org/t\"\npublisher = \"P\"\npublished = 2023-01-10\nkind = \"strategy\"\ntags = [\"a\"]\n+++\n\n# T\n\n## Section one\n\nSome text here.\n<!-- source: https://example.org/p1 -->\n";
+    /// A valid document with one sourced section: the fixture the corpus tests vary.
+    pub(in crate::corpus) const GOOD: &str = "+++\ntitle = \"T\"\nsource_url = \"https://example.org/t\"\npublisher = \"P\"\npublished = 2023-01-10\nkind = \"strategy\"\ntags = [\"a\"]\n+++\n\n# T\n\n## Section one\n\nSome text here.\n<!-- source: https://example.org/p1 -->\n";
 
     fn parse(s: &str) -> std::result::Result<Document, Vec<Problem>> {
         parse_document(Path::new("strategy/doc.md"), s.as_bytes())

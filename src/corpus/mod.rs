@@ -451,9 +451,8 @@ fn check_unique(corpus: &mut Corpus) {
 
 #[cfg(test)]
 mod tests {
+    use super::document::tests::GOOD;
     use super::*;
-
-    const GOOD: &str = "+++\ntitle = \"T\"\nsource_url = \"https://example.org/t\"\npublisher = \"P\"\npublished = 2023-01-10\nkind = \"strategy\"\ntags = [\"a\"]\n+++\n\n# T\n\n## Section one\n\nSome text here.\n<!-- source: https://example.org/p1 -->\n";
 
     #[test]
     fn duplicate_ids_are_found_across_files() {
