@@ -367,7 +367,14 @@ pub fn answer(
     let pool: Vec<Citation> = (cited.iter().copied().chain(more))
         .map(|c| cite::citation(index, &request, c, semantic))
         .collect();
-    let line = line::answer_line(index, question, &pool, &concepts, vector.as_deref());
+    let line = line::answer_line(
+        index,
+        question,
+        &pool,
+        &concepts,
+        vector.as_deref(),
+        question_vector.as_deref(),
+    );
     let (summary, citations) = cite::with_line(pool, cited.len(), line, top);
     Ok(Answer {
         question: asked.to_string(),

@@ -6,7 +6,7 @@ use ohwb_bot::config::AnswerConfig;
 use ohwb_bot::eval;
 
 /// The held-out staff questions (written blind, never tuned on): floors a little under what
-/// the bot reaches on their test split (hit@1 0.884, hit@3 0.950, answer line 0.792,
+/// the bot reaches on their test split (hit@1 0.890, hit@3 0.961, answer line 0.820,
 /// out-of-scope declined 0.950, answerable declined 0.011), and the hybrid ranking must beat
 /// the lexical one it replaced on the same questions.
 #[test]
@@ -26,8 +26,8 @@ fn held_out_staff_questions_hold_their_floors() {
     let test = report.split("test").expect("a test split");
     let (ours, before) = (test.ours_passage, test.lexical_passage);
     assert!(ours.hit_at_1 >= 0.87, "{table}");
-    assert!(ours.hit_at_3 >= 0.94, "{table}");
-    assert!(ours.answer_line_right >= 0.78, "{table}");
+    assert!(ours.hit_at_3 >= 0.95, "{table}");
+    assert!(ours.answer_line_right >= 0.81, "{table}");
     assert!(ours.declined_out_of_scope >= 0.94, "{table}");
     assert!(ours.declined_answerable <= 0.03, "{table}");
     assert!(ours.hit_at_3 >= before.hit_at_3 + 0.05, "{table}");
