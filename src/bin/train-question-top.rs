@@ -51,9 +51,10 @@ const LINE_WEIGHT: f32 = 0.5;
 /// vector (unit length) against the base vectors of every answer piece of its section, softmax
 /// at [`SENTENCE_TEMPERATURE`], its own sentence the target. The answer line reads the question
 /// top's vector against the pieces' base vectors (already in the index), so the top learns
-/// the sentence a question is after, not only its section. Chosen on dev from 0.5 and 1 (staff
-/// dev split, the line scorer's weight swept for each): 1 reached 0.881 of answer lines right
-/// against 0.873 and hit@1 0.925 against 0.917 (0.814 and 0.892 without the objective).
+/// the sentence a question is after, not only its section. Chosen on dev from 0.5, 1 and 2
+/// (staff dev split, the line scorer's weight swept for each): 1 reached 0.881 of answer lines
+/// right against 0.873 and 0.856, and hit@1 0.925 against 0.917 and 0.900 (0.814 and 0.892
+/// without the objective).
 const SENTENCE_WEIGHT: f32 = 1.0;
 /// Sharpness of that softmax: cosines between pieces of one section differ by tenths.
 const SENTENCE_TEMPERATURE: f64 = 20.0;
