@@ -177,3 +177,29 @@ pub fn write_sums(dir: &Path, names: &[&str]) -> Result<()> {
     let path = dir.join("SHA256SUMS");
     std::fs::write(&path, sums).map_err(|e| Error::io(&path, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::embed::{Embedder, DEFAULT_DIR};
+
+    /// The question top learns against the vectors the index stores; computed here without the
+    /// tops, they must be the embedder's to the bit, or the trained sentence choice would be
+    /// read against other vectors than it learnt.
+    #[test]
+    fn base_vectors_are_the_embedders() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_DIR);
+        let texts = [
+            "The final report followed in November 2009.",
+            "who wrote the foreword",
+            "a",
+            "Occupational health helps staff stay well at work, and get back to work after illness or injury, with advice for them and their managers.",
+        ];
+        let ours = base_vectors(&Base::load(&dir).unwrap(), &texts).unwrap();
+        let theirs = Embedder::shared(&dir).unwrap().embed_batch(&texts).unwrap();
+        assert_eq!(ours, theirs);
+        assert!(ours.iter().all(|v| v.len() == 384));
+    }
+}
