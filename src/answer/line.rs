@@ -320,6 +320,8 @@ fn scored_units(
     let units = answer_units(&c.text, heading);
     // The index embedded these pieces (and their line phrasings) when it was built; a piece
     // count that does not match (a damaged file) leaves the choice to the words alone.
+    // The question top's reading of the question against each piece's base vector: the top
+    // learnt which sentence a question is after (zero when either vector is missing).
     let mut sentence_fit = vec![0.0f32; units.len()];
     let (meanings, asked): (Vec<f32>, Vec<f32>) = match (vector, index.unit_vectors(&c.passage_id))
     {

@@ -13,7 +13,8 @@
 //! The lower layers stay frozen (their output is computed once); the top layers and a linear
 //! head over the classes learn with class-weighted cross-entropy and AdamW, and each line
 //! phrasing must also pick its own sentence among its section's pieces ([`SENTENCE_WEIGHT`]),
-//! which the answer line reads. Only the layers are saved: the head was a means of training, the bot's own models read the pooled vector.
+//! which the answer line reads. Only the layers are saved: the head was a means of training,
+//! the bot's own models read the pooled vector.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
