@@ -41,6 +41,7 @@
 mod build;
 mod fingerprint;
 mod search;
+mod split;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -14,6 +14,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
+use super::split::split_scan;
 use super::{read_manifest, schema, Fields, Manifest, SCHEMA_VERSION, SNIPPET_CHARS, TOKENIZER};
 use crate::embed::{Embedder, DIM};
 use crate::quantised::{CodedQuery, Codes};
@@ -493,13 +494,17 @@ impl SearchIndex {
     pub fn dense(&self, vector: &[f32], document: Option<&str>, limit: usize) -> DenseHits {
         let prefix = document.map(|d| format!("{d}/"));
         let vector = CodedQuery::new(vector);
-        let mut scored: Vec<(usize, f32)> = self
-            .vector_ids
-            .iter()
-            .enumerate()
-            .filter(|(_, id)| prefix.as_deref().is_none_or(|p| id.starts_with(p)))
-            .map(|(i, _)| (i, self.similarity_at(&vector, i)))
-            .collect();
+        let scan = |range: std::ops::Range<usize>| -> Vec<(usize, f32)> {
+            range
+                .filter(|&i| {
+                    prefix
+                        .as_deref()
+                        .is_none_or(|p| self.vector_ids[i].starts_with(p))
+                })
+                .map(|i| (i, self.similarity_at(&vector, i)))
+                .collect()
+        };
+        let mut scored = split_scan(self.vector_ids.len(), scan);
         let n = scored.len().max(1) as f32;
         let mean = scored.iter().map(|(_, c)| c).sum::<f32>() / n;
         let var = scored.iter().map(|(_, c)| (c - mean).powi(2)).sum::<f32>() / n;
