@@ -17,8 +17,25 @@ pub(super) fn split_scan<F>(n: usize, scan: F) -> Vec<(usize, f32)>
 where
     F: Fn(std::ops::Range<usize>) -> Vec<(usize, f32)> + Sync,
 {
-    let cores = std::thread::available_parallelism().map_or(1, |c| c.get().min(8));
-    if n < PARALLEL_SCAN_FROM || cores < 2 {
+    if n < PARALLEL_SCAN_FROM {
+        return scan(0..n);
+    }
+    split_over(n, cores(), scan)
+}
+
+/// The cores to split over, asked once per process: `available_parallelism` reads the
+/// process's CPU affinity and cgroup limits, work the scan need not repeat per question.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |c| c.get().min(8)))
+}
+
+/// `scan` over `0..n` in `cores` contiguous shares, one thread each, joined in order.
+fn split_over<F>(n: usize, cores: usize, scan: F) -> Vec<(usize, f32)>
+where
+    F: Fn(std::ops::Range<usize>) -> Vec<(usize, f32)> + Sync,
+{
+    if cores < 2 || n == 0 {
         return scan(0..n);
     }
     let share = n.div_ceil(cores);
@@ -55,6 +72,14 @@ mod tests {
             PARALLEL_SCAN_FROM * 3 + 7,
         ] {
             assert_eq!(split_scan(n, score), score(0..n), "n = {n}");
+            // Whatever this machine has: shares of every size, uneven ones included.
+            for cores in [2, 3, 8] {
+                assert_eq!(
+                    split_over(n, cores, score),
+                    score(0..n),
+                    "n = {n}, {cores} cores"
+                );
+            }
         }
     }
 }
