@@ -127,6 +127,26 @@ fn cached_in<V: Clone>(
     Ok(keys.iter().map(|k| table[k].clone()).collect())
 }
 
+/// Runs `f` over the texts' token `ids` [`BATCH`] at a time, shortest first (a batch pads to
+/// its longest text, so similar lengths waste less), and returns its results in the texts'
+/// order. The one batching of the model's passes: the embedder's and the trainers' base
+/// vectors ([`training::base_vectors`]) must batch alike to agree to the bit.
+pub(crate) fn in_length_batches<T: Clone + Default>(
+    ids: &[Vec<u32>],
+    mut f: impl FnMut(&[&[u32]]) -> candle_core::Result<Vec<T>>,
+) -> candle_core::Result<Vec<T>> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&i| ids[i].len());
+    let mut out = vec![T::default(); ids.len()];
+    for chunk in order.chunks(BATCH) {
+        let batch: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
+        for (&i, r) in chunk.iter().zip(f(&batch)?) {
+            out[i] = r;
+        }
+    }
+    Ok(out)
+}
+
 impl Embedder {
     /// Loads the model from `dir` (a folder like `models/all-MiniLM-L6-v2`) and its distress
     /// top from `dir/distress`.
@@ -403,17 +423,7 @@ impl Embedder {
 
     fn run(&self, texts: &[&str], want: Want) -> Result<Vec<Reading>> {
         let ids = self.tokenize(texts)?;
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| ids[i].len());
-        let mut out = vec![Reading::default(); texts.len()];
-        for chunk in order.chunks(BATCH) {
-            let batch: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
-            let results = self.forward(&batch, want).map_err(|e| self.error(e))?;
-            for (&i, r) in chunk.iter().zip(results) {
-                out[i] = r;
-            }
-        }
-        Ok(out)
+        in_length_batches(&ids, |batch| self.forward(batch, want)).map_err(|e| self.error(e))
     }
 
     fn error(&self, e: impl std::fmt::Display) -> Error {

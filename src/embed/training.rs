@@ -51,24 +51,13 @@ fn trunk_of(encoder: &Encoder, ids: &[u32], first: usize) -> candle_core::Result
 /// tuned tops: a trainer can then run where a top's folder is still empty.
 pub fn base_vectors(base: &Base, texts: &[&str]) -> Result<Vec<super::Vector>> {
     let ids = super::tokenize(&base.tokenizer, texts)?;
-    let mut order: Vec<usize> = (0..texts.len()).collect();
-    order.sort_by_key(|&i| ids[i].len());
-    let mut out = vec![super::Vector::default(); texts.len()];
-    let model_error = |e: candle_core::Error| Error::Model {
+    super::in_length_batches(&ids, |batch| pooled_base(base, batch)).map_err(|e| Error::Model {
         path: "all-MiniLM-L6-v2".into(),
         message: e.to_string(),
-    };
-    for chunk in order.chunks(super::BATCH) {
-        let batch: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
-        let pooled = pooled_base(base, &batch).map_err(model_error)?;
-        for (&i, v) in chunk.iter().zip(pooled) {
-            out[i] = super::unit(v);
-        }
-    }
-    Ok(out)
+    })
 }
 
-fn pooled_base(base: &Base, batch: &[&[u32]]) -> candle_core::Result<Vec<Vec<f32>>> {
+fn pooled_base(base: &Base, batch: &[&[u32]]) -> candle_core::Result<Vec<super::Vector>> {
     let (ids, mask) = super::pad(batch)?;
     let additive = additive_mask(&mask)?;
     let layers = &base.encoder.layers;
@@ -76,7 +65,11 @@ fn pooled_base(base: &Base, batch: &[&[u32]]) -> candle_core::Result<Vec<Vec<f32
     for layer in 0..layers.len() {
         h = Encoder::run(&layers[layer..=layer], &h, &additive, Mode::Infer)?;
     }
-    mean_pool(&h, &mask)?.to_vec2::<f32>()
+    Ok(mean_pool(&h, &mask)?
+        .to_vec2::<f32>()?
+        .into_iter()
+        .map(super::unit)
+        .collect())
 }
 
 /// Pads the trunk outputs of examples `idx` into a batch: (x, 0/1 mask).
