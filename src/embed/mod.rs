@@ -41,6 +41,8 @@ use tuned::{DistressTop, OutOfFold};
 pub use files::{hex, pad, tokenize, Base};
 use files::{model_error, read_checked};
 
+/// The name a failed model pass is reported under (no one file is at fault).
+const MODEL_NAME: &str = "all-MiniLM-L6-v2";
 /// Length of every vector.
 pub const DIM: usize = 384;
 /// The model's window, in tokens (sentence-transformers' `max_seq_length` for this model).
@@ -427,7 +429,7 @@ impl Embedder {
     }
 
     fn error(&self, e: impl std::fmt::Display) -> Error {
-        model_error(Path::new("all-MiniLM-L6-v2"), e)
+        model_error(Path::new(MODEL_NAME), e)
     }
 
     /// Runs the base layers once, each on the output of the one before, and starts each tuned

@@ -16,7 +16,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use sha2::{Digest, Sha256};
 
 use super::encoder::{additive_mask, mean_pool, Encoder, Layer, Mode, Weights};
-use super::{hex, Base};
+use super::{hex, model_error, Base};
 use crate::{Error, Result};
 
 /// Every text through the embeddings and the frozen layers below `first`, once: what the
@@ -26,10 +26,7 @@ pub fn trunks(base: &Base, texts: &[&str], first: usize) -> Result<Vec<Tensor>> 
     ids.iter()
         .map(|ids| trunk_of(&base.encoder, ids, first))
         .collect::<candle_core::Result<_>>()
-        .map_err(|e| Error::Model {
-            path: "all-MiniLM-L6-v2".into(),
-            message: e.to_string(),
-        })
+        .map_err(|e| model_error(Path::new(super::MODEL_NAME), e))
 }
 
 /// One example's token `ids` through the embeddings and the frozen layers below `first`:
@@ -51,10 +48,8 @@ fn trunk_of(encoder: &Encoder, ids: &[u32], first: usize) -> candle_core::Result
 /// tuned tops: a trainer can then run where a top's folder is still empty.
 pub fn base_vectors(base: &Base, texts: &[&str]) -> Result<Vec<super::Vector>> {
     let ids = super::tokenize(&base.tokenizer, texts)?;
-    super::in_length_batches(&ids, |batch| pooled_base(base, batch)).map_err(|e| Error::Model {
-        path: "all-MiniLM-L6-v2".into(),
-        message: e.to_string(),
-    })
+    super::in_length_batches(&ids, |batch| pooled_base(base, batch))
+        .map_err(|e| model_error(Path::new(super::MODEL_NAME), e))
 }
 
 fn pooled_base(base: &Base, batch: &[&[u32]]) -> candle_core::Result<Vec<super::Vector>> {
