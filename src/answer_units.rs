@@ -45,6 +45,44 @@ pub fn answer_units(passage: &str, heading: &str) -> Vec<AnswerUnit> {
     units
 }
 
+/// The line a list item is read under, when `piece` (a sentence of `passage`) is a list item:
+/// the nearest line before it that is not an item (the list's lead, "They are:"), or
+/// `heading` when the list opens the passage. `None` for a piece that is not in a list.
+/// An item is a fragment ("Fulfilment at work: purpose, …"): what it is an item of is said
+/// only by its lead.
+pub fn lead_of<'a>(passage: &'a str, heading: &'a str, piece: &str) -> Option<&'a str> {
+    let piece = piece.trim();
+    if piece.is_empty() {
+        return None;
+    }
+    let lines: Vec<&str> = passage
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let at = lines.iter().position(|l| l.contains(piece))?;
+    item_marker(lines[at])?;
+    let lead = lines[..at].iter().rev().find(|l| item_marker(l).is_none());
+    Some(lead.copied().unwrap_or(heading))
+}
+
+/// Whether `sentence` is only a numbered item's marker ("4."): [`sentences`] cuts "4. Managers
+/// and leaders: …" after the number, so a list's markers come out as sentences of their own.
+pub fn marker_only(sentence: &str) -> bool {
+    let s = sentence.trim();
+    s.strip_suffix('.')
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Length of a list item's marker ("- ", "3. ") at the start of `line`, if it has one.
+fn item_marker(line: &str) -> Option<usize> {
+    if let Some(r) = line.strip_prefix("- ") {
+        return Some(line.len() - r.len());
+    }
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    (digits > 0 && line[digits..].starts_with(". ")).then_some(digits + 2)
+}
+
 /// The list that `picked` introduces, flattened: either `picked` ends with ':' or the next
 /// line of `passage` (from byte `from`) is a short lead ending with ':'. List items that name
 /// a thing before a colon ("Relationships: supporting each other…") keep just the name.
@@ -60,15 +98,8 @@ pub fn list_after(passage: &str, from: usize, picked: &str) -> Option<String> {
         out.push_str(lead);
         out.push(' ');
     }
-    let marker = |l: &str| -> Option<usize> {
-        if let Some(r) = l.strip_prefix("- ") {
-            return Some(l.len() - r.len());
-        }
-        let digits = l.chars().take_while(char::is_ascii_digit).count();
-        (digits > 0 && l[digits..].starts_with(". ")).then_some(digits + 2)
-    };
     let items: Vec<&str> = lines
-        .map_while(|l| marker(l).map(|m| &l[m..]))
+        .map_while(|l| item_marker(l).map(|m| &l[m..]))
         .map(|item| item.split_once(": ").map_or(item, |(name, _)| name))
         .map(|item| item.trim_end_matches('.'))
         .collect();
@@ -109,5 +140,37 @@ mod tests {
         let plain = answer_units("One. Two.", "H");
         assert_eq!(plain.len(), 2);
         assert_eq!(plain[1].sentence, 1);
+    }
+
+    #[test]
+    fn list_items_are_read_under_their_lead() {
+        let p =
+            "1. Relationships: working together.\n2. Fulfilment at work: purpose and recognition.";
+        assert_eq!(
+            lead_of(
+                p,
+                "The seven elements",
+                "Fulfilment at work: purpose and recognition."
+            ),
+            Some("The seven elements")
+        );
+        let led = "Some background. They are:\n\n- Growing services.\n- Growing people.\n\nAfter.";
+        assert_eq!(
+            lead_of(led, "H", "Growing people."),
+            Some("Some background. They are:")
+        );
+        // A sentence outside a list has no lead.
+        assert_eq!(lead_of(led, "H", "After."), None);
+        assert_eq!(lead_of(led, "H", "Some background."), None);
+        assert_eq!(lead_of(led, "H", "  "), None);
+    }
+
+    #[test]
+    fn bare_item_numbers_are_recognised() {
+        assert!(marker_only("4."));
+        assert!(marker_only(" 12. "));
+        assert!(!marker_only("."));
+        assert!(!marker_only("4. Managers and leaders."));
+        assert!(!marker_only("In 2022."));
     }
 }

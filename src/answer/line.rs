@@ -18,7 +18,7 @@ use std::collections::HashSet;
 
 use super::kinds::{has_answer_type, wants, Wants};
 use super::Citation;
-use crate::answer_units::{answer_units, list_after, AnswerUnit};
+use crate::answer_units::{answer_units, lead_of, list_after, marker_only, AnswerUnit};
 use crate::corpus::phrasings::section_of;
 use crate::embed::dot;
 use crate::index::{SearchIndex, PHRASING_WEIGHT};
@@ -293,10 +293,11 @@ fn context<'a>(sents: &[&'a str], u: &AnswerUnit) -> (Option<&'a str>, Option<&'
         .filter(|_| leans_back(&u.text));
     let words =
         u.text.split_whitespace().count() + prev.map_or(0, |p| p.split_whitespace().count());
+    // A list's next "sentence" is the next item's number: an item is shown alone.
     let next = sents
         .get(u.sentence + 1)
         .copied()
-        .filter(|_| words < SHORT_WORDS);
+        .filter(|n| words < SHORT_WORDS && !marker_only(n));
     (prev, next)
 }
 
@@ -355,9 +356,32 @@ fn scored_units(
                 Some(prev) => format!("{prev} {}", u.text),
                 None => u.text.clone(),
             };
-            let terms: HashSet<String> = index.analyze(&read).into_iter().collect();
-            let present: HashSet<&str> = terms.iter().map(String::as_str).collect();
-            let words = query::coverage(concepts, &present);
+            let covered = |text: &str| {
+                let terms: HashSet<String> = index.analyze(text).into_iter().collect();
+                let present: HashSet<&str> = terms.iter().map(String::as_str).collect();
+                query::coverage(concepts, &present)
+            };
+            let mut words = covered(&read);
+            if !u.whole {
+                // ...a list item that says what a named thing is, under its lead, when the
+                // item itself answers part of the question: "Fulfilment at work: purpose, …"
+                // is an element of "the seven elements of the health and wellbeing model". An
+                // item that is only a name ("Growing our OHWB people.") says no more than
+                // the list does...
+                if let Some(lead) = lead_of(&c.text, heading, &u.text) {
+                    if words > 0.0 && u.text.contains(": ") {
+                        words = covered(&format!("{lead} {read}"));
+                    }
+                // ...and a lead with the list it introduces, as it is shown: an item read
+                // under the lead never covers more than the lead and its list.
+                } else if let Some(list) = c
+                    .text
+                    .find(&u.text)
+                    .and_then(|i| list_after(&c.text, i + u.text.len(), &u.text))
+                {
+                    words = covered(&format!("{read} {list}"));
+                }
+            }
             // ...and the kind of answer may be in the next sentence a short one is shown
             // with: "…lost over 10 million working days a year." then "…at a cost of £1.7
             // billion a year."

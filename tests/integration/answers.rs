@@ -278,3 +278,25 @@ fn list_questions_get_the_list_in_the_answer_line() {
     }
     assert!(a.summary.ends_with("[1]"));
 }
+
+#[test]
+fn a_question_about_one_list_item_gets_that_item() {
+    // The item is read under its list's heading ("the seven elements of the health and
+    // wellbeing model"), so it can win the line over the list of names.
+    let a = ask("what does the environment element of the wellbeing framework cover");
+    assert!(
+        a.summary.contains("rest, recover and succeed"),
+        "{:?}",
+        a.summary
+    );
+    // The next item's number ("6.") is not carried along as a sentence of its own.
+    assert!(
+        !a.summary
+            .split_whitespace()
+            .any(|w| (2..=3).contains(&w.len())
+                && w.ends_with('.')
+                && w[..w.len() - 1].chars().all(|c| c.is_ascii_digit())),
+        "{:?}",
+        a.summary
+    );
+}
