@@ -60,9 +60,13 @@ pub enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
-        /// List every miss.
+        /// List the dev split's misses, false alarms and wrong answer lines.
         #[arg(long, short)]
         verbose: bool,
+        /// With --verbose, list the test split's too. The test split is what the figures are
+        /// reported on: nothing may be tuned on it, so its cases are listed only on request.
+        #[arg(long, requires = "verbose")]
+        show_test: bool,
         /// Also sweep the decline threshold (answer.min_coverage) over the dev split.
         #[arg(long)]
         sweep: bool,

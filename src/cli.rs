@@ -175,8 +175,14 @@ fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
             questions,
             json,
             verbose,
+            show_test,
             sweep,
         } => {
+            let listing = match (verbose, show_test) {
+                (false, _) => ohwb_bot::eval::Listing::Totals,
+                (true, false) => ohwb_bot::eval::Listing::Dev,
+                (true, true) => ohwb_bot::eval::Listing::Every,
+            };
             let text = std::fs::read_to_string(&questions)
                 .with_context(|| format!("cannot read {}", questions.display()))?;
             if ohwb_bot::eval::distress::is_distress_set(&text) {
@@ -186,7 +192,7 @@ fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
                 if json {
                     outln!("{}", serde_json::to_string_pretty(&report)?)?;
                 } else {
-                    out!("{}", ohwb_bot::eval::distress::render(&report, verbose))?;
+                    out!("{}", ohwb_bot::eval::distress::render(&report, listing))?;
                 }
                 return Ok(ExitCode::SUCCESS);
             }
@@ -198,7 +204,7 @@ fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
             if json {
                 outln!("{}", serde_json::to_string_pretty(&report)?)?;
             } else {
-                out!("{}", ohwb_bot::eval::render(&report, verbose))?;
+                out!("{}", ohwb_bot::eval::render(&report, listing))?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -14,6 +14,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::Listing;
 use crate::index::SearchIndex;
 use crate::safety::{examples, Example};
 use crate::{Error, Result};
@@ -172,8 +173,8 @@ fn pct(x: f32) -> String {
     format!("{:5.1}%", x * 100.0)
 }
 
-/// The report as text; `verbose` lists every miss and false alarm.
-pub fn render(r: &DistressReport, verbose: bool) -> String {
+/// The report as text; `listing` says whose misses and false alarms are listed.
+pub fn render(r: &DistressReport, listing: Listing) -> String {
     let t = &r.training;
     let mut out = format!(
         "Distress detection (classifier threshold {:.3}, chosen for {}% recall on held-out folds of \
@@ -230,8 +231,14 @@ pub fn render(r: &DistressReport, verbose: bool) -> String {
             cell(has("test"), row.test.false_alarms)
         ));
     }
-    if verbose {
-        for s in &r.splits {
+    for s in &r.splits {
+        if listing == Listing::Dev && !listing.lists(&s.split) {
+            out.push_str(&format!(
+                "({} split: not listed; `eval -v --show-test` lists it)\n",
+                s.split
+            ));
+        }
+        if listing.lists(&s.split) {
             for (what, list) in [
                 ("missed", &s.missed),
                 ("false alarm", &s.false_alarm_messages),

@@ -16,6 +16,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::Baseline;
+use super::Listing;
 use crate::answer::{self, Answer, AskOptions, Mode};
 use crate::config::AnswerConfig;
 use crate::corpus::Corpus;
@@ -424,9 +425,9 @@ fn run_split(
     })
 }
 
-/// The report as tables, one per split, as `ohwb-bot eval` prints it. `verbose` lists misses,
-/// wrong answer lines and wrongly answered out-of-scope questions.
-pub fn render(r: &Report, verbose: bool) -> String {
+/// The report as tables, one per split, as `ohwb-bot eval` prints it. `listing` says whose
+/// misses, wrong answer lines and wrongly answered out-of-scope questions are listed.
+pub fn render(r: &Report, listing: Listing) -> String {
     let mut s = String::new();
     for sp in &r.splits {
         s.push_str(&format!(
@@ -459,7 +460,10 @@ pub fn render(r: &Report, verbose: bool) -> String {
         ));
         s.push_str(&row("answerable declined", |m| m.declined_answerable, true));
         s.push('\n');
-        if verbose {
+        if listing == Listing::Dev && !listing.lists(&sp.split) {
+            s.push_str("(this split's cases are not listed: `eval -v --show-test` lists them)\n\n");
+        }
+        if listing.lists(&sp.split) {
             s.push_str("misses (rank of the right passage, or - ):\n");
             for row in sp.rows.iter().filter(|x| x.rank != Some(1)) {
                 s.push_str(&format!(

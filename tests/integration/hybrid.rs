@@ -22,8 +22,21 @@ fn held_out_staff_questions_hold_their_floors() {
     assert!(count("test") >= 150 && count("dev") >= 100);
     let paraphrases = questions.answerable.iter().filter(|a| a.paraphrase).count();
     assert!(paraphrases * 3 >= questions.answerable.len());
-    let table = eval::render(&report, false);
+    let table = eval::render(&report, eval::Listing::Totals);
     let test = report.split("test").expect("a test split");
+    // `eval -v` while tuning lists dev's cases, never the test split's.
+    let listed = eval::render(&report, eval::Listing::Dev);
+    let named = |split: &str| {
+        questions
+            .answerable
+            .iter()
+            .filter(|a| a.split == split)
+            .filter(|a| listed.contains(&format!("  {}  ", a.q)))
+            .count()
+    };
+    assert_eq!(named("test"), 0);
+    assert_eq!(listed.matches("misses (rank").count(), 1, "dev alone");
+    assert!(listed.contains("`eval -v --show-test` lists them"));
     let (ours, before) = (test.ours_passage, test.lexical_passage);
     assert!(ours.hit_at_1 >= 0.87, "{table}");
     assert!(ours.hit_at_3 >= 0.95, "{table}");
