@@ -232,7 +232,7 @@ pub fn render(r: &DistressReport, listing: Listing) -> String {
         ));
     }
     for s in &r.splits {
-        if listing == Listing::Dev && !listing.lists(&s.split) {
+        if listing.withholds(&s.split) {
             out.push_str(&format!(
                 "({} split: not listed; `eval -v --show-test` lists it)\n",
                 s.split

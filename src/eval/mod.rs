@@ -27,8 +27,27 @@ impl Listing {
             Listing::Every => true,
         }
     }
+
+    /// Whether a listing was asked for and `split`'s cases are held back from it (the report
+    /// then says how to list them).
+    pub fn withholds(self, split: &str) -> bool {
+        self != Listing::Totals && !self.lists(split)
+    }
 }
 
 pub use retrieval::{
     render, run, Answerable, Metrics, OutOfScope, Questions, Report, Row, SplitReport,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::Listing;
+
+    #[test]
+    fn a_tuning_listing_holds_the_test_split_back() {
+        assert!(Listing::Dev.lists("dev") && !Listing::Dev.lists("test"));
+        assert!(Listing::Dev.withholds("test") && !Listing::Dev.withholds("dev"));
+        assert!(Listing::Every.lists("test") && !Listing::Every.withholds("test"));
+        assert!(!Listing::Totals.lists("dev") && !Listing::Totals.withholds("test"));
+    }
+}

@@ -460,7 +460,7 @@ pub fn render(r: &Report, listing: Listing) -> String {
         ));
         s.push_str(&row("answerable declined", |m| m.declined_answerable, true));
         s.push('\n');
-        if listing == Listing::Dev && !listing.lists(&sp.split) {
+        if listing.withholds(&sp.split) {
             s.push_str("(this split's cases are not listed: `eval -v --show-test` lists them)\n\n");
         }
         if listing.lists(&sp.split) {
