@@ -11,17 +11,20 @@ use crate::common::{
 };
 
 /// Floors just under what each held-out test set measured when they were set (README,
-/// docs/clinical-safety.md); a change that makes detection worse fails here. All three sets were
+/// docs/clinical-safety.md); a change that makes detection worse fails here. All four sets were
 /// written blind by helpers that never saw the bot or its examples: `distress-heldout-2.toml`
 /// (deliberately hard ordinary messages: 0.973 recall, 0.054 false alarms),
 /// `distress-heldout-3.toml` (written 2026-11-27: 0.979, 0.011) and `distress-heldout-4.toml`
 /// (written 2026-11-27 with many hard ordinary messages: 1.000, 0.062), with the top retrained
 /// on the round-10 border examples and the regression on round 11's (2026-11-28). Set 2's
 /// false-alarm floor was 0.095 before round 10, 0.065 before round 11; set 4's 0.08.
+/// `distress-heldout-5.toml` (written 2026-11-29, scored once on the served detector: 0.966,
+/// 0.045).
 const FLOORS: &[(&str, f32, f32)] = &[
     ("tests/eval/distress-heldout-2.toml", 0.97, 0.06),
     ("tests/eval/distress-heldout-3.toml", 0.97, 0.02),
     ("tests/eval/distress-heldout-4.toml", 0.99, 0.07),
+    ("tests/eval/distress-heldout-5.toml", 0.96, 0.05),
 ];
 
 #[test]
