@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use tantivy::{Index, TantivyDocument};
 
 use super::{
-    fingerprint, hex, read_manifest, schema, DocInfo, Manifest, DISTRESS_RECALL_TARGET, MANIFEST,
-    SCHEMA_VERSION,
+    fingerprint, hex, read_manifest, schema, terms_of, DocInfo, Manifest, DISTRESS_RECALL_TARGET,
+    MANIFEST, SCHEMA_VERSION, TOKENIZER,
 };
 use crate::answer_units::answer_units;
 use crate::corpus::line_phrasings;
@@ -170,6 +170,14 @@ fn write_generation(
     let (schema, f) = schema();
     let index = Index::create_in_dir(gen_dir, schema)?;
     let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 50_000_000)?;
+    // The analyser the fields are indexed with, for each passage's stored term list.
+    let mut analyzer = index
+        .tokenizers()
+        .get(TOKENIZER)
+        .ok_or_else(|| Error::BadIndex {
+            path: gen_dir.to_path_buf(),
+            message: format!("tokenizer {TOKENIZER} is not registered"),
+        })?;
     let mut documents = Vec::new();
     for doc in &corpus.documents {
         let mut h = Sha256::new();
@@ -184,6 +192,13 @@ fn write_generation(
             d.add_text(f.tags, doc.meta.tags.join(", "));
             d.add_text(f.text, &p.text);
             d.add_u64(f.page, p.page.map_or(0, u64::from));
+            let section = p.section_path();
+            // Text and section path together, exactly what a hit's matched terms are read from.
+            d.add_text(
+                f.terms,
+                terms_of(&mut analyzer, &format!("{}\n{section}", p.text)),
+            );
+            d.add_text(f.title_terms, terms_of(&mut analyzer, &doc.meta.title));
             writer.add_document(d)?;
             for part in [&p.id, &p.section_path(), &p.url, &p.text] {
                 h.update(part.as_bytes());

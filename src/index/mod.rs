@@ -63,7 +63,7 @@ pub use fingerprint::{fingerprint, STAT_CACHE};
 pub use search::{DenseHits, Hit, QueryForm, SearchIndex, SearchRequest, PHRASING_WEIGHT};
 
 /// Bump when the schema or passage splitting changes: every existing index is then rebuilt.
-pub const SCHEMA_VERSION: u32 = 11;
+pub const SCHEMA_VERSION: u32 = 12;
 pub(crate) const MANIFEST: &str = "current.json";
 /// Recall on held-out folds of the examples that the distress threshold is chosen for. Chosen
 /// with [`crate::classifier::TUNED_WEIGHT`] (0.3) on the three dev distress sets pooled (621
@@ -89,6 +89,23 @@ pub(crate) struct Fields {
     tags: Field,
     text: Field,
     page: Field,
+    /// Stored only: the passage's distinct analysed terms (of its text and section path) and
+    /// its document title's, space-separated, so a search says which of the question's terms
+    /// a passage holds without re-analysing its text ([`terms_of`]).
+    terms: Field,
+    title_terms: Field,
+}
+
+/// The distinct terms `analyzer` makes of `text`, sorted, space-separated (an analysed term
+/// never holds a space: the tokenizer splits on it). Stored at build time in `terms` and
+/// `title_terms`, and read back by `SearchIndex`'s hit description.
+pub(crate) fn terms_of(analyzer: &mut tantivy::tokenizer::TextAnalyzer, text: &str) -> String {
+    let mut stream = analyzer.token_stream(text);
+    let mut terms = std::collections::BTreeSet::new();
+    while stream.advance() {
+        terms.insert(stream.token().text.clone());
+    }
+    terms.into_iter().collect::<Vec<_>>().join(" ")
 }
 
 pub(crate) fn schema() -> (Schema, Fields) {
@@ -111,6 +128,8 @@ pub(crate) fn schema() -> (Schema, Fields) {
         text: b.add_text_field("text", stemmed),
         // 0 when the passage has no page (only PDFs have pages).
         page: b.add_u64_field("page", STORED),
+        terms: b.add_text_field("terms", STORED),
+        title_terms: b.add_text_field("title_terms", STORED),
     };
     (b.build(), fields)
 }

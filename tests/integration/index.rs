@@ -249,3 +249,50 @@ fn a_failed_build_leaves_no_generation_behind() {
     assert!(String::from_utf8_lossy(&failed.stderr).contains("injected failure"));
     assert_eq!(entries(&config.paths.index), before);
 }
+
+/// A hit's matched terms are read from the term lists stored at build time, not by analysing
+/// its text again: they must be exactly what analysing it would give, for passages the lexical
+/// search finds and for passages fetched by id (what the dense side finds).
+#[test]
+fn matched_terms_are_what_analysing_the_passage_gives() {
+    let index = common::real_index();
+    let questions = [
+        "how will occupational health services become easier to reach",
+        "what did the Boorman review say about sickness absence costs",
+        "who wrote the foreword of the strategy",
+        "wellbeing guardians and board level champions",
+        "SEQOHS accreditation standards for OH services",
+    ];
+    let mut checked = 0;
+    for q in questions {
+        let req = SearchRequest::words(index.analyze(q), 40);
+        let wanted: std::collections::HashSet<String> = index.analyze(q).into_iter().collect();
+        let found = index.search(&req).unwrap();
+        let ids: Vec<&str> = found.iter().map(|h| h.passage_id.as_str()).collect();
+        let fetched = index.passages(&ids, &req).unwrap();
+        assert_eq!(fetched.len(), found.len());
+        for hit in found.iter().chain(&fetched) {
+            let expect = |text: &str| {
+                let present: std::collections::HashSet<String> =
+                    index.analyze(text).into_iter().collect();
+                let mut m: Vec<String> = wanted.intersection(&present).cloned().collect();
+                m.sort();
+                m
+            };
+            assert_eq!(
+                hit.matched,
+                expect(&format!("{}\n{}", hit.text, hit.section)),
+                "{q}: {}",
+                hit.passage_id
+            );
+            assert_eq!(
+                hit.matched_title,
+                expect(&hit.document),
+                "{q}: {}",
+                hit.passage_id
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} hits checked");
+}
