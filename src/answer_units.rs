@@ -18,6 +18,11 @@ pub struct AnswerUnit {
     pub whole: bool,
     /// The text.
     pub text: String,
+    /// For a sentence that is a list item, the line it is read under: the nearest line before
+    /// it that is not an item (the list's lead, "They are:"), or the heading when the list
+    /// opens the passage. An item is a fragment ("Fulfilment at work: purpose, …"): what it
+    /// is an item of is said only by its lead.
+    pub lead: Option<String>,
 }
 
 /// The pieces of `passage` (whose section heading is `heading`), list line first.
@@ -30,8 +35,15 @@ pub fn answer_units(passage: &str, heading: &str) -> Vec<AnswerUnit> {
             sentence: 0,
             whole: true,
             text: format!("{heading}: {list}"),
+            lead: None,
         });
     }
+    // Cut into lines once: every sentence's lead is looked up among them.
+    let lines: Vec<&str> = passage
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     units.extend(
         sentences(passage)
             .iter()
@@ -40,26 +52,19 @@ pub fn answer_units(passage: &str, heading: &str) -> Vec<AnswerUnit> {
                 sentence: i,
                 whole: false,
                 text: s.to_string(),
+                lead: lead_in(&lines, heading, s).map(str::to_string),
             }),
     );
     units
 }
 
-/// The line a list item is read under, when `piece` (a sentence of `passage`) is a list item:
-/// the nearest line before it that is not an item (the list's lead, "They are:"), or
-/// `heading` when the list opens the passage. `None` for a piece that is not in a list.
-/// An item is a fragment ("Fulfilment at work: purpose, …"): what it is an item of is said
-/// only by its lead.
-pub fn lead_of<'a>(passage: &'a str, heading: &'a str, piece: &str) -> Option<&'a str> {
+/// The lead of `piece` ([`AnswerUnit::lead`]) among a passage's non-empty trimmed `lines`;
+/// `None` for a piece that is not a list item.
+fn lead_in<'a>(lines: &[&'a str], heading: &'a str, piece: &str) -> Option<&'a str> {
     let piece = piece.trim();
     if piece.is_empty() {
         return None;
     }
-    let lines: Vec<&str> = passage
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
     let at = lines.iter().position(|l| l.contains(piece))?;
     item_marker(lines[at])?;
     let lead = lines[..at].iter().rev().find(|l| item_marker(l).is_none());
@@ -144,25 +149,43 @@ mod tests {
 
     #[test]
     fn list_items_are_read_under_their_lead() {
+        let lead = |passage: &str, heading: &str, piece: &str| {
+            answer_units(passage, heading)
+                .into_iter()
+                .find(|u| !u.whole && u.text.trim() == piece)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{piece:?} is a piece of {:?}",
+                        answer_units(passage, heading)
+                    )
+                })
+                .lead
+        };
         let p =
             "1. Relationships: working together.\n2. Fulfilment at work: purpose and recognition.";
         assert_eq!(
-            lead_of(
+            lead(
                 p,
                 "The seven elements",
                 "Fulfilment at work: purpose and recognition."
-            ),
+            )
+            .as_deref(),
             Some("The seven elements")
         );
-        let led = "Some background. They are:\n\n- Growing services.\n- Growing people.\n\nAfter.";
+        let led =
+            "Some background. They are:\n\n1. Growing services.\n2. Growing people.\n\nAfter.";
         assert_eq!(
-            lead_of(led, "H", "Growing people."),
+            lead(led, "H", "Growing people.").as_deref(),
             Some("Some background. They are:")
         );
         // A sentence outside a list has no lead.
-        assert_eq!(lead_of(led, "H", "After."), None);
-        assert_eq!(lead_of(led, "H", "Some background."), None);
-        assert_eq!(lead_of(led, "H", "  "), None);
+        assert_eq!(lead(led, "H", "After."), None);
+        assert_eq!(lead(led, "H", "Some background."), None);
+        assert_eq!(lead_in(&["- a."], "H", "  "), None);
+        // The heading-and-list line is not an item of anything.
+        assert!(answer_units(p, "H")
+            .iter()
+            .all(|u| !u.whole || u.lead.is_none()));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::collections::HashSet;
 
 use super::kinds::{has_answer_type, wants, Wants};
 use super::Citation;
-use crate::answer_units::{answer_units, lead_of, list_after, marker_only, AnswerUnit};
+use crate::answer_units::{answer_units, list_after, marker_only, AnswerUnit};
 use crate::corpus::phrasings::section_of;
 use crate::embed::dot;
 use crate::index::{SearchIndex, PHRASING_WEIGHT};
@@ -256,9 +256,7 @@ fn span(pool: &[Citation], s: &Scored) -> Span {
                 to = si + 1;
             }
             // "…built on four strategic drivers. They are:" is only useful with its list.
-            let list = passage
-                .find(last)
-                .and_then(|i| list_after(passage, i + last.len(), &text));
+            let list = list_shown(passage, last, &text);
             if let Some(list) = &list {
                 text.push(' ');
                 text.push_str(list);
@@ -299,6 +297,15 @@ fn context<'a>(sents: &[&'a str], u: &AnswerUnit) -> (Option<&'a str>, Option<&'
         .copied()
         .filter(|n| words < SHORT_WORDS && !marker_only(n));
     (prev, next)
+}
+
+/// The list a piece is shown with: the one introduced right after `last`, the last sentence
+/// of `text` (the piece as shown, with the sentences [`context`] brings). The one rule by which
+/// [`span`] shows a list and [`scored_units`] scores a lead with it.
+fn list_shown(passage: &str, last: &str, text: &str) -> Option<String> {
+    passage
+        .find(last)
+        .and_then(|i| list_after(passage, i + last.len(), text))
 }
 
 fn leans_back(sentence: &str) -> bool {
@@ -368,17 +375,20 @@ fn scored_units(
                 // is an element of "the seven elements of the health and wellbeing model". An
                 // item that is only a name ("Growing our OHWB people.") says no more than
                 // the list does...
-                if let Some(lead) = lead_of(&c.text, heading, &u.text) {
+                if let Some(lead) = &u.lead {
                     if words > 0.0 && u.text.contains(": ") {
                         words = covered(&format!("{lead} {read}"));
                     }
-                // ...and a lead with the list it introduces, as it is shown: an item read
-                // under the lead never covers more than the lead and its list.
-                } else if let Some(list) = c
-                    .text
-                    .find(&u.text)
-                    .and_then(|i| list_after(&c.text, i + u.text.len(), &u.text))
-                {
+                // ...and a lead with the list it is shown with ([`span`]): an item read under
+                // the lead never covers more than the lead and its list.
+                } else if let Some(list) = {
+                    let shown = [prev, Some(u.text.as_str()), next]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    list_shown(&c.text, next.unwrap_or(&u.text), &shown)
+                } {
                     words = covered(&format!("{read} {list}"));
                 }
             }
