@@ -181,26 +181,28 @@ fn write_generation(
     let mut documents = Vec::new();
     for doc in &corpus.documents {
         let mut h = Sha256::new();
+        // One title per document: analysed once, stored with each of its passages.
+        let title_terms = terms_of(&mut analyzer, &doc.meta.title);
         for p in &doc.passages {
+            let section = p.section_path();
             let mut d = TantivyDocument::default();
             d.add_text(f.id, &p.id);
             d.add_text(f.doc, &doc.slug);
             d.add_text(f.document, &doc.meta.title);
-            d.add_text(f.section, p.section_path());
+            d.add_text(f.section, &section);
             d.add_text(f.url, &p.url);
             d.add_text(f.kind, doc.meta.kind.as_str());
             d.add_text(f.tags, doc.meta.tags.join(", "));
             d.add_text(f.text, &p.text);
             d.add_u64(f.page, p.page.map_or(0, u64::from));
-            let section = p.section_path();
             // Text and section path together, exactly what a hit's matched terms are read from.
             d.add_text(
                 f.terms,
                 terms_of(&mut analyzer, &format!("{}\n{section}", p.text)),
             );
-            d.add_text(f.title_terms, terms_of(&mut analyzer, &doc.meta.title));
+            d.add_text(f.title_terms, &title_terms);
             writer.add_document(d)?;
-            for part in [&p.id, &p.section_path(), &p.url, &p.text] {
+            for part in [&p.id, &section, &p.url, &p.text] {
                 h.update(part.as_bytes());
                 h.update([0]);
             }
