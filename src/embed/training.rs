@@ -1,6 +1,6 @@
 //! What the offline trainers of the tuned tops share (`src/bin/train-distress-top.rs`,
 //! `src/bin/train-question-top.rs`): the frozen lower layers run once per example, padded
-//! batches of their output, the trainable copy of the top layers, a fixed shuffle, F16 rounding,
+//! batches of their output (grouped by length), the trainable copy of the top layers, a fixed shuffle, F16 rounding,
 //! and the `SHA256SUMS` a top's folder is checked against.
 //!
 //! Invariants:
@@ -87,6 +87,28 @@ pub fn batch(trunk: &[Tensor], idx: &[usize]) -> candle_core::Result<(Tensor, Te
         Tensor::stack(&xs, 0)?,
         Tensor::from_vec(mask, (idx.len(), t), &Device::Cpu)?,
     ))
+}
+
+/// `idx` in groups of at most `size` examples of similar length, shortest first: a batch run
+/// as these groups pads each example only to its group's longest instead of the whole batch's,
+/// which roughly halves the work for messages of mixed lengths (the examples average about 21
+/// tokens; a random 32 of them pad to twice that). Padding never changes an example's output
+/// (masked attention and pooling), so a step over the groups, its loss the mean over all of
+/// `idx`, is the step over the padded batch.
+pub fn by_length(
+    trunk: &[Tensor],
+    idx: &[usize],
+    size: usize,
+) -> candle_core::Result<Vec<Vec<usize>>> {
+    let mut sorted = idx
+        .iter()
+        .map(|&i| Ok((trunk[i].dim(0)?, i)))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    sorted.sort();
+    Ok(sorted
+        .chunks(size.max(1))
+        .map(|g| g.iter().map(|&(_, i)| i).collect())
+        .collect())
 }
 
 /// Trainable copies of the base layers from `first` up, by weight name, sorted by name.
@@ -189,5 +211,50 @@ mod tests {
         let theirs = Embedder::shared(&dir).unwrap().embed_batch(&texts).unwrap();
         assert_eq!(ours, theirs);
         assert!(ours.iter().all(|v| v.len() == 384));
+    }
+
+    /// The trainer runs a batch as groups of similar length on the claim that padding never
+    /// changes an example's output: each example's pooled output must be the same from its
+    /// group as from the whole batch padded to its longest, and the groups must hold each
+    /// example once, shortest first.
+    #[test]
+    fn grouping_a_batch_by_length_changes_no_examples_output() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_DIR);
+        let base = Base::load(&dir).unwrap();
+        let texts = [
+            "i can't do this anymore",
+            "a",
+            "how do I refer a colleague to occupational health after a needlestick injury on a night shift",
+            "feeling ok",
+            "rota is killing me lol",
+            "I took a lot of my tablets about an hour ago and I feel strange, I don't know what to do now",
+            "hi",
+        ];
+        let trunk = trunks(&base, &texts, 2).unwrap();
+        let layers = &base.encoder.layers[2..];
+        let idx: Vec<usize> = vec![4, 0, 2, 6, 1, 5, 3];
+        let pooled = |ids: &[usize]| -> Vec<Vec<f32>> {
+            let (x, mask) = batch(&trunk, ids).unwrap();
+            let y = Encoder::run(layers, &x, &additive_mask(&mask).unwrap(), Mode::Infer).unwrap();
+            mean_pool(&y, &mask).unwrap().to_vec2().unwrap()
+        };
+        let whole: HashMap<usize, Vec<f32>> = idx.iter().copied().zip(pooled(&idx)).collect();
+        let groups = by_length(&trunk, &idx, 3).unwrap();
+        assert!(groups.iter().all(|g| !g.is_empty() && g.len() <= 3));
+        let mut seen: Vec<usize> = groups.concat();
+        let lengths: Vec<usize> = seen.iter().map(|&i| trunk[i].dim(0).unwrap()).collect();
+        assert!(lengths.windows(2).all(|w| w[0] <= w[1]), "{lengths:?}");
+        seen.sort();
+        assert_eq!(seen, (0..texts.len()).collect::<Vec<_>>());
+        for g in &groups {
+            for (i, v) in g.iter().zip(pooled(g)) {
+                let gap = v
+                    .iter()
+                    .zip(&whole[i])
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(gap < 1e-4, "{:?}: {gap}", texts[*i]);
+            }
+        }
     }
 }
