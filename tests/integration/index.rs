@@ -271,6 +271,20 @@ fn matched_terms_are_what_analysing_the_passage_gives() {
         let ids: Vec<&str> = found.iter().map(|h| h.passage_id.as_str()).collect();
         let fetched = index.passages(&ids, &req).unwrap();
         assert_eq!(fetched.len(), found.len());
+        // Fetched in the order asked for, whatever order the index holds them in; an unknown
+        // id is skipped.
+        let mut asked: Vec<&str> = ids.iter().rev().copied().collect();
+        asked.insert(asked.len() / 2, "no-such-document/none/1");
+        let again: Vec<String> = index
+            .passages(&asked, &req)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.passage_id)
+            .collect();
+        assert_eq!(
+            again,
+            ids.iter().rev().map(|s| s.to_string()).collect::<Vec<_>>()
+        );
         for hit in found.iter().chain(&fetched) {
             let expect = |text: &str| {
                 let present: std::collections::HashSet<String> =
