@@ -1,7 +1,7 @@
 //! What the offline trainers of the tuned tops share (`src/bin/train-distress-top.rs`,
 //! `src/bin/train-question-top.rs`): the frozen lower layers run once per example, padded
-//! batches of their output (grouped by length), the trainable copy of the top layers, a fixed shuffle, F16 rounding,
-//! and the `SHA256SUMS` a top's folder is checked against.
+//! batches of their output (grouped by length), the trainable copy of the top layers, a fixed
+//! shuffle, F16 rounding, and the `SHA256SUMS` a top's folder is checked against.
 //!
 //! Invariants:
 //! - Deterministic: no randomness but [`shuffle`]'s fixed generator, so a trainer run twice
