@@ -6,11 +6,17 @@
 //! - `read_question`: the base vector and the question top's vector (what `answer` waits for);
 //! - `screen_and_read`: both of those and the distress top's score (what `/ask` waits for).
 //!
+//! Then each of a layer's three shapes of product with a weight matrix, for a 12-token question,
+//! by candle's general product (the limit to beat, in the same run) and by `embed::product`,
+//! which the readings above use.
+//!
 //! Run with `cargo bench --bench reading`.
 
 use std::path::Path;
 
-use ohwb_bot::embed::Embedder;
+use candle_core::{Device, Tensor};
+use candle_nn::{Linear, Module};
+use ohwb_bot::embed::{product, Embedder};
 
 // Shared by every bench; each uses only part of it.
 #[allow(dead_code)]
@@ -48,4 +54,23 @@ fn main() {
         "screen_and_read (+ distress top)",
         percentiles(time(RUNS, |i| m.screen_and_read(&[q(i)], q(i)).unwrap())),
     );
+    println!("\n| one product, 12 tokens × k → n | candle p50 / p99 ms | `embed::product` p50 / p99 ms |");
+    println!("|---|---|---|");
+    for (k, n) in [(384, 384), (384, 1536), (1536, 384)] {
+        let x = Tensor::from_vec(spread(12 * k, 37), (1, 12, k), &Device::Cpu).unwrap();
+        let layer = Linear::new(
+            Tensor::from_vec(spread(n * k, 53), (n, k), &Device::Cpu).unwrap(),
+            Some(Tensor::from_vec(spread(n, 7), n, &Device::Cpu).unwrap()),
+        );
+        let (c50, c99) = percentiles(time(RUNS, |_| layer.forward(&x).unwrap()));
+        let (o50, o99) = percentiles(time(RUNS, |_| product::apply(&layer, &x).unwrap()));
+        println!("| 12 × {k} → {n} | {c50:.3} / {c99:.3} | {o50:.3} / {o99:.3} |");
+    }
+}
+
+/// `len` values spread over [-1, 1], deterministically.
+fn spread(len: usize, step: usize) -> Vec<f32> {
+    (0..len)
+        .map(|i| ((i * step % 101) as f32 - 50.0) / 50.0)
+        .collect()
 }

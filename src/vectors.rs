@@ -309,6 +309,13 @@ pub fn save_cache(index_dir: &Path, embedder: &Embedder, keys: &[[u8; 32]]) {
 mod tests {
     use super::*;
 
+    /// Whether two vectors of one text agree to float rounding: a text read in a batch of many
+    /// goes through candle's product, a short one alone through `embed::product`, and the two
+    /// add in different orders.
+    fn same(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5)
+    }
+
     fn model() -> std::sync::Arc<Embedder> {
         Embedder::shared(&Path::new(env!("CARGO_MANIFEST_DIR")).join(crate::embed::DEFAULT_DIR))
             .unwrap()
@@ -332,16 +339,19 @@ mod tests {
         let units = UnitVectors::open(dir.path()).unwrap();
         let first = units.get(0).unwrap();
         assert_eq!(first.pieces.len(), 2);
-        assert_eq!(first.pieces[1], m.embed("It ended.").unwrap());
+        assert!(same(&first.pieces[1], &m.embed("It ended.").unwrap()));
         assert_eq!(first.phrasings.len(), 1);
         assert_eq!(first.phrasings[0].0, 1);
-        assert_eq!(first.phrasings[0].1, m.embed("is it still going").unwrap());
+        assert!(same(
+            &first.phrasings[0].1,
+            &m.embed("is it still going").unwrap()
+        ));
         assert_eq!(units.get(1).unwrap(), PieceVectors::default());
         let third = units.get(2).unwrap();
-        assert_eq!(third.pieces[0], m.embed("Only one.").unwrap());
+        assert!(same(&third.pieces[0], &m.embed("Only one.").unwrap()));
         let owners: Vec<usize> = third.phrasings.iter().map(|(k, _)| *k).collect();
         assert_eq!(owners, [0, 0]);
-        assert_eq!(third.phrasings[1].1, m.embed("single").unwrap());
+        assert!(same(&third.phrasings[1].1, &m.embed("single").unwrap()));
         assert!(units.get(3).is_none());
         // A truncated file loses the passages it no longer holds, never mixes them up.
         let path = dir.path().join(UNITS);
@@ -364,7 +374,7 @@ mod tests {
         let (ids, v) = read_passages(dir.path(), PASSAGES).unwrap();
         assert_eq!(ids, vec!["a/b/1", "a/b/2"]);
         assert_eq!(v.len(), 2 * DIM);
-        assert_eq!(&v[..DIM], &m.embed("first text").unwrap()[..]);
+        assert!(same(&v[..DIM], &m.embed("first text").unwrap()));
         let path = dir.path().join(PASSAGES);
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();

@@ -148,9 +148,15 @@ impl Layer {
                 .transpose(1, 2)?
                 .contiguous()
         };
-        let q = split(self.query.forward(x)?)?;
-        let k = split(self.key.forward(x)?)?;
-        let v = split(self.value.forward(x)?)?;
+        // Reading a question multiplies a dozen rows; candle's general product is built for
+        // many (see `product`). Training keeps candle's ops, which carry gradients.
+        let linear = |l: &Linear, x: &Tensor| match mode {
+            Mode::Infer => super::product::apply(l, x),
+            Mode::Train => l.forward(x),
+        };
+        let q = split(linear(&self.query, x)?)?;
+        let k = split(linear(&self.key, x)?)?;
+        let v = split(linear(&self.value, x)?)?;
         let scores = (q.matmul(&k.t()?)? / (head as f64).sqrt())?.broadcast_add(mask)?;
         let probs = match mode {
             Mode::Infer => candle_nn::ops::softmax_last_dim(&scores)?,
@@ -163,10 +169,13 @@ impl Layer {
             .reshape((b, t, h))?;
         let attended = self
             .attention_norm
-            .forward(&(self.attention_out.forward(&context)? + x)?, mode)?;
-        let inner = self.intermediate.forward(&attended)?.gelu_erf()?;
+            .forward(&(linear(&self.attention_out, &context)? + x)?, mode)?;
+        let inner = match mode {
+            Mode::Infer => super::product::apply_gelu(&self.intermediate, &attended)?,
+            Mode::Train => self.intermediate.forward(&attended)?.gelu_erf()?,
+        };
         self.output_norm
-            .forward(&(self.output.forward(&inner)? + &attended)?, mode)
+            .forward(&(linear(&self.output, &inner)? + &attended)?, mode)
     }
 }
 

@@ -30,6 +30,7 @@ use crate::{Error, Result};
 
 pub mod encoder;
 mod files;
+pub mod product;
 pub mod question;
 pub mod training;
 pub mod tuned;
