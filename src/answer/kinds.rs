@@ -47,13 +47,50 @@ pub(super) fn wants(question: &str) -> Wants {
         " what number",
     ]) {
         Wants::Number
-    } else if has(&[" who ", " whose ", " which organisation", " which body"]) {
+    } else if has(&[" who ", " who's ", " whos ", " whose "]) || asks_which_body(&q) {
         Wants::Name
     } else if has(&[" still ", " any more", " anymore", " no longer"]) {
         Wants::Status
     } else {
         Wants::Anything
     }
+}
+
+/// Nouns for a body or a person that "which" or "what" asks to be named.
+const BODY_NOUNS: &[&str] = &[
+    "body",
+    "bodies",
+    "organisation",
+    "organisations",
+    "organization",
+    "organizations",
+    "agency",
+    "agencies",
+    "department",
+    "charity",
+    "charities",
+    "union",
+    "unions",
+    "author",
+    "authors",
+];
+
+/// Whether `q` asks "which (or what) body": the noun within two words of "which" or "what",
+/// so "which national body" and "what professional organisation" ask for a name as "which
+/// body" does.
+fn asks_which_body(q: &str) -> bool {
+    let words: Vec<&str> = q
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        (*w == "which" || *w == "what")
+            && words
+                .iter()
+                .skip(i + 1)
+                .take(3)
+                .any(|n| BODY_NOUNS.contains(n))
+    })
 }
 
 /// Question words that make "how much" ask for money rather than a count.
@@ -248,6 +285,17 @@ mod tests {
             Wants::Number
         );
         assert_eq!(wants("who wrote the foreword"), Wants::Name);
+        assert_eq!(wants("which national body is behind this"), Wants::Name);
+        assert_eq!(wants("whos behind the strategy"), Wants::Name);
+        assert_eq!(
+            wants("what professional organisation accredits OH services"),
+            Wants::Name
+        );
+        assert_eq!(
+            wants("what does the strategy say about the body's needs"),
+            Wants::Anything,
+            "the noun must follow which or what within three words"
+        );
         assert_eq!(wants("what is OHWB"), Wants::Anything);
         assert!(has_answer_type(
             "It was launched in June 2022.",
