@@ -154,19 +154,33 @@ impl Layer {
             Mode::Infer => super::product::apply(l, x),
             Mode::Train => l.forward(x),
         };
-        let q = split(linear(&self.query, x)?)?;
-        let k = split(linear(&self.key, x)?)?;
-        let v = split(linear(&self.value, x)?)?;
-        let scores = (q.matmul(&k.t()?)? / (head as f64).sqrt())?.broadcast_add(mask)?;
-        let probs = match mode {
-            Mode::Infer => candle_nn::ops::softmax_last_dim(&scores)?,
-            Mode::Train => candle_nn::ops::softmax(&scores, D::Minus1)?,
+        let context = if mode == Mode::Infer && b * t <= super::product::SMALL_ROWS {
+            // A question's few rows: each head read in place (see `attention`).
+            let rows = |y: Tensor| y.flatten_all()?.to_vec1::<f32>();
+            let context = super::attention::attend(
+                &rows(linear(&self.query, x)?)?,
+                &rows(linear(&self.key, x)?)?,
+                &rows(linear(&self.value, x)?)?,
+                &rows(mask.clone())?,
+                t,
+                self.heads,
+            );
+            Tensor::from_vec(context, (b, t, h), x.device())?
+        } else {
+            let q = split(linear(&self.query, x)?)?;
+            let k = split(linear(&self.key, x)?)?;
+            let v = split(linear(&self.value, x)?)?;
+            let scores = (q.matmul(&k.t()?)? / (head as f64).sqrt())?.broadcast_add(mask)?;
+            let probs = match mode {
+                Mode::Infer => candle_nn::ops::softmax_last_dim(&scores)?,
+                Mode::Train => candle_nn::ops::softmax(&scores, D::Minus1)?,
+            };
+            probs
+                .matmul(&v)?
+                .transpose(1, 2)?
+                .contiguous()?
+                .reshape((b, t, h))?
         };
-        let context = probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((b, t, h))?;
         let attended = self
             .attention_norm
             .forward(&(linear(&self.attention_out, &context)? + x)?, mode)?;
@@ -240,4 +254,106 @@ pub fn additive_mask(mask: &Tensor) -> Result<Tensor> {
 pub fn mean_pool(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
     x.broadcast_mul(&mask)?.sum(1)?.broadcast_div(&mask.sum(1)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    /// `len` values spread over [-scale, scale], deterministically.
+    fn spread(len: usize, step: usize, scale: f32) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * step % 101) as f32 - 50.0) / 50.0 * scale)
+            .collect()
+    }
+
+    /// One layer of the model's shape (hidden 384, 12 heads, middle 1536), made-up weights.
+    fn layer() -> Layer {
+        let (h, m) = (384, 1536);
+        let mut w = Weights::new();
+        let mut put = |name: &str, shape: &[usize], step: usize, scale: f32| {
+            let len = shape.iter().product();
+            let t = Tensor::from_vec(spread(len, step, scale), shape, &Device::Cpu).unwrap();
+            w.insert(format!("encoder.layer.0.{name}"), t);
+        };
+        for (i, name) in [
+            "attention.self.query",
+            "attention.self.key",
+            "attention.self.value",
+        ]
+        .iter()
+        .enumerate()
+        {
+            put(&format!("{name}.weight"), &[h, h], 37 + i * 6, 0.1);
+            put(&format!("{name}.bias"), &[h], 11 + i, 0.1);
+        }
+        put("attention.output.dense.weight", &[h, h], 29, 0.1);
+        put("attention.output.dense.bias", &[h], 13, 0.1);
+        put("intermediate.dense.weight", &[m, h], 31, 0.1);
+        put("intermediate.dense.bias", &[m], 17, 0.1);
+        put("output.dense.weight", &[h, m], 43, 0.05);
+        put("output.dense.bias", &[h], 19, 0.1);
+        for name in ["attention.output.LayerNorm", "output.LayerNorm"] {
+            put(&format!("{name}.weight"), &[h], 7, 1.0);
+            put(&format!("{name}.bias"), &[h], 5, 0.1);
+        }
+        let config = Config {
+            hidden_size: h,
+            num_attention_heads: 12,
+            num_hidden_layers: 1,
+            layer_norm_eps: 1e-12,
+        };
+        Layer::load(&w, 0, &config).unwrap()
+    }
+
+    #[test]
+    fn a_few_rows_read_as_the_general_path_reads_them() {
+        // Inference on at most 32 rows takes `product` and `attention`; training mode takes
+        // candle's ops throughout. A padded batch of two checks the mask is honoured.
+        let layer = layer();
+        let (b, t) = (2, 7);
+        let x = Tensor::from_vec(spread(b * t * 384, 23, 1.0), (b, t, 384), &Device::Cpu).unwrap();
+        let real = [1f32, 1., 1., 1., 1., 1., 1., 1., 1., 1., 1., 0., 0., 0.];
+        let mask =
+            additive_mask(&Tensor::from_vec(real.to_vec(), (b, t), &Device::Cpu).unwrap()).unwrap();
+        let fast: Vec<f32> = layer
+            .forward(&x, &mask, Mode::Infer)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let general: Vec<f32> = layer
+            .forward(&x, &mask, Mode::Train)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_eq!(fast.len(), general.len());
+        let worst = fast
+            .iter()
+            .zip(&general)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "largest difference {worst}");
+        // And the answer depends on the mask: the padded keys are not read.
+        let open = Tensor::zeros((b, 1, 1, t), DType::F32, &Device::Cpu).unwrap();
+        let unmasked: Vec<f32> = layer
+            .forward(&x, &open, Mode::Infer)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert!(fast[t * 384..]
+            .iter()
+            .zip(&unmasked[t * 384..])
+            .any(|(p, q)| (p - q).abs() > 1e-3));
+        assert!(fast[..t * 384]
+            .iter()
+            .zip(&unmasked[..t * 384])
+            .all(|(p, q)| (p - q).abs() < 1e-6));
+    }
 }

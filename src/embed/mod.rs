@@ -28,6 +28,7 @@ use tokenizers::Tokenizer;
 
 use crate::{Error, Result};
 
+pub mod attention;
 pub mod encoder;
 mod files;
 pub mod product;
