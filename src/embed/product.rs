@@ -274,6 +274,13 @@ fn block<S: Simd, const R: usize, const T: usize>(
         (xv[b], xt[b]) = S::as_simd_f32s(xs[b]);
     }
     let chunks = wv[0].len();
+    // Every slice cut to the same length, so the loop below indexes without bounds checks.
+    for w in wv.iter_mut() {
+        *w = &w[..chunks];
+    }
+    for x in xv.iter_mut() {
+        *x = &x[..chunks];
+    }
     let mut acc = [[zero; T]; R];
     for c in 0..chunks {
         let mut wc = [zero; R];
