@@ -317,20 +317,12 @@ mod tests {
         let real = [1f32, 1., 1., 1., 1., 1., 1., 1., 1., 1., 1., 0., 0., 0.];
         let mask =
             additive_mask(&Tensor::from_vec(real.to_vec(), (b, t), &Device::Cpu).unwrap()).unwrap();
-        let fast: Vec<f32> = layer
-            .forward(&x, &mask, Mode::Infer)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        let general: Vec<f32> = layer
-            .forward(&x, &mask, Mode::Train)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
+        let run = |mask: &Tensor, mode: Mode| -> Vec<f32> {
+            let y = layer.forward(&x, mask, mode).unwrap();
+            y.flatten_all().unwrap().to_vec1().unwrap()
+        };
+        let fast = run(&mask, Mode::Infer);
+        let general = run(&mask, Mode::Train);
         assert_eq!(fast.len(), general.len());
         let worst = fast
             .iter()
@@ -340,13 +332,7 @@ mod tests {
         assert!(worst < 1e-4, "largest difference {worst}");
         // And the answer depends on the mask: the padded keys are not read.
         let open = Tensor::zeros((b, 1, 1, t), DType::F32, &Device::Cpu).unwrap();
-        let unmasked: Vec<f32> = layer
-            .forward(&x, &open, Mode::Infer)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
+        let unmasked = run(&open, Mode::Infer);
         assert!(fast[t * 384..]
             .iter()
             .zip(&unmasked[t * 384..])
