@@ -75,9 +75,9 @@ const BODY_NOUNS: &[&str] = &[
     "authors",
 ];
 
-/// Whether `q` asks "which (or what) body": the noun within two words of "which" or "what",
-/// so "which national body" and "what professional organisation" ask for a name as "which
-/// body" does.
+/// Whether `q` asks "which (or what) body": the noun among the three words after "which" or
+/// "what", so "which national body" and "what professional organisation" ask for a name as
+/// "which body" does.
 fn asks_which_body(q: &str) -> bool {
     let words: Vec<&str> = q
         .split(|c: char| !c.is_alphanumeric() && c != '\'')

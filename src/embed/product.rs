@@ -342,14 +342,17 @@ mod tests {
 
     #[test]
     fn gives_the_plain_product_for_every_shape() {
-        // Odd sizes reach every partial block and the scalar tail of each row.
+        // Odd sizes reach every partial block and the scalar tail of each row; the last is
+        // past `SPLIT_AT`, so its weight rows are split over two threads and interleaved back.
         for (rows, k, n) in [
             (1, 3, 1),
             (5, 19, 7),
             (12, 384, 10),
             (13, 40, 11),
             (4, 8, 3),
+            (5, 1001, 211),
         ] {
+            assert_eq!(rows * k * n >= SPLIT_AT, (rows, k, n) == (5, 1001, 211));
             let x: Vec<f32> = (0..rows * k)
                 .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
                 .collect();
